@@ -1,0 +1,1 @@
+"""The domain of 共治: settings, database, models, the case loop, services and the outbox."""

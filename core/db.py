@@ -1,0 +1,101 @@
+"""The database: one engine per process, and the unit of work every service runs in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets the job thread read while a request writes.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, set up for the database behind it."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """Holds the engine; rebuilds it after a fork, since connections must not cross processes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pid = -1
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None or self._pid != os.getpid():
+            if self._engine is not None:
+                # Forget the parent's pooled connections without closing them under the parent.
+                self._engine.dispose(close=False)
+            self._engine = make_engine(self.url)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            self._pid = os.getpid()
+        return self._engine
+
+    def session(self) -> Session:
+        self.engine  # noqa: B018 - make sure the session factory belongs to this process
+        assert self._sessions is not None
+        return self._sessions()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+class UnitOfWork:
+    """One transaction. `commit()` makes the work durable, then tells `on_commit` about new outbox rows.
+
+    Leaving the block without commit rolls everything back, so nothing is half-stored.
+    """
+
+    def __init__(self, database: Database, on_commit: Callable[[], None] | None = None) -> None:
+        self._database = database
+        self._on_commit = on_commit
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._database.session()
+        self.session.info["outbox_added"] = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self.session.info.pop("outbox_added", False) and self._on_commit is not None:
+            # After the commit, never before: work is only handed out once it is durable.
+            self._on_commit()
+        self.session.info["outbox_added"] = False
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.session.info["outbox_added"] = False

@@ -1,0 +1,25 @@
+"""Every table of 共治, as SQLAlchemy 2.0 typed mappings."""
+
+from core.models.base import Base
+from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
+from core.models.catalogue import Category
+from core.models.media import Photo
+from core.models.messaging import Notification, OutboxMessage
+from core.models.people import Resident, StaffUser
+from core.models.places import Checkpoint, Grid
+
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseNumberCounter",
+    "Category",
+    "Checkpoint",
+    "Grid",
+    "Notification",
+    "OutboxMessage",
+    "Photo",
+    "Resident",
+    "StaffUser",
+    "case_followers",
+]

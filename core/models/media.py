@@ -1,0 +1,30 @@
+"""Photos of cases: fetched or uploaded, then processed by the worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.glossary import PhotoStatus
+from core.models.base import Base, Timestamped, str_enum
+
+
+class Photo(Timestamped, Base):
+    """One photo of a case; `path` and `thumb_path` are relative to MEDIA_DIR once it is ready."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    wechat_media_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, 16), default=PhotoStatus.PENDING)
+    path: Mapped[str | None] = mapped_column(String(256))
+    thumb_path: Mapped[str | None] = mapped_column(String(256))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]

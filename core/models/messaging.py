@@ -1,0 +1,44 @@
+"""The outbox of work for later, and the record of what each resident was told."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.glossary import NotificationStatus
+from core.models.base import Base, Timestamped, str_enum
+
+
+class OutboxMessage(Timestamped, Base):
+    """Work to do after a commit; written in the same transaction as what caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_pending", "relayed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    relayed_at: Mapped[datetime | None]
+    relay_attempts: Mapped[int] = mapped_column(default=0)
+
+
+class Notification(Timestamped, Base):
+    """One message to one resident about one case event, on one channel; recorded once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("event_id", "resident_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[NotificationStatus] = mapped_column(
+        str_enum(NotificationStatus, 16), default=NotificationStatus.PENDING
+    )
+    content: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]

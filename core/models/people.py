@@ -1,0 +1,56 @@
+"""The people: residents known by their WeChat identities, and staff users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.glossary import CoordSystem, Role
+from core.models.base import Base, Timestamped, str_enum
+from core.models.places import Grid
+
+
+class Resident(Timestamped, Base):
+    """A person known by WeChat openid (official account and/or mini-program; unionid links them)."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    mini_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    nickname: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    is_follower: Mapped[bool] = mapped_column(default=False)
+    followed_at: Mapped[datetime | None]
+    unfollowed_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+    last_lat: Mapped[float | None]
+    last_lng: Mapped[float | None]
+    last_coord_system: Mapped[CoordSystem | None] = mapped_column(str_enum(CoordSystem, 8))
+    last_located_at: Mapped[datetime | None]
+
+
+class StaffUser(Timestamped, Base):
+    """A grid worker, grid leader, patrol officer, center operator or department unit."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    on_duty: Mapped[bool] = mapped_column(default=False)
+    last_lat: Mapped[float | None]
+    last_lng: Mapped[float | None]
+    last_coord_system: Mapped[CoordSystem | None] = mapped_column(str_enum(CoordSystem, 8))
+    last_located_at: Mapped[datetime | None]
+
+    grid: Mapped[Grid | None] = relationship()

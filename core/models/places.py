@@ -1,0 +1,60 @@
+"""The places: the grid hierarchy and the checkpoints posted in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.glossary import CoordSystem, GridLevel
+from core.models.base import Base, Timestamped, str_enum
+
+
+class Grid(Timestamped, Base):
+    """One area of the hierarchy district → street → community → grid, with its boundary."""
+
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[GridLevel] = mapped_column(str_enum(GridLevel))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    # The codes from the district down to this grid, "/D/S/C/G/": a prefix selects a whole subtree.
+    path: Mapped[str] = mapped_column(String(256), index=True)
+    # A GeoJSON geometry (Polygon or MultiPolygon), in `coord_system`.
+    boundary: Mapped[dict[str, Any] | None]
+    coord_system: Mapped[CoordSystem] = mapped_column(str_enum(CoordSystem, 8), default=CoordSystem.GCJ02)
+
+    parent: Mapped[Grid | None] = relationship(remote_side=[id])
+
+    def contains(self, other: Grid | None) -> bool:
+        """Whether `other` is this grid or lies inside it."""
+        return other is not None and other.path.startswith(self.path)
+
+    def lineage(self) -> list[Grid]:
+        """This grid and every grid above it, nearest first."""
+        chain: list[Grid] = []
+        node: Grid | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+
+class Checkpoint(Timestamped, Base):
+    """A fixed point with a posted QR sign (巡查二维码)."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    lat: Mapped[float]
+    lng: Mapped[float]
+    coord_system: Mapped[CoordSystem] = mapped_column(str_enum(CoordSystem, 8), default=CoordSystem.GCJ02)
+    key_version: Mapped[int] = mapped_column(default=1)
+
+    grid: Mapped[Grid] = relationship()

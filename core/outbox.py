@@ -1,0 +1,49 @@
+"""The transactional outbox: work for later is written with the change that causes it, then relayed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import OutboxMessage
+from core.models.base import utcnow
+
+# Topics, the one place their names are spelled.
+PHOTO_FETCH = "photo.fetch"
+CASE_STATUS_CHANGED = "case.status_changed"
+
+
+class Dispatcher(Protocol):
+    """Something that moves committed outbox rows on to whatever runs them."""
+
+    def kick(self) -> None:
+        """Relay pending rows soon; must not block on, or fail because of, the queue."""
+
+
+def add(session: Session, topic: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Queue work for after the commit of `session`'s transaction."""
+    message = OutboxMessage(topic=topic, payload=payload)
+    session.add(message)
+    session.info["outbox_added"] = True
+    return message
+
+
+def claim_pending(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:
+    """Rows not yet relayed, oldest first, locked so that two relays never take the same row."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.relayed_at.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).all()
+
+
+def mark_relayed(message: OutboxMessage, when: datetime | None = None) -> None:
+    message.relayed_at = when or utcnow()
+    message.relay_attempts += 1

@@ -1,0 +1,1 @@
+"""Business operations: plain arguments in, domain objects out; no HTTP, no WeChat."""

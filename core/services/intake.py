@@ -1,0 +1,121 @@
+"""Intake: a resident's report becomes a case, with its photos queued for the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import case_loop, outbox
+from core.db import UnitOfWork
+from core.errors import InvalidInput
+from core.glossary import CaseSource, CoordSystem
+from core.models import Case, Category, Checkpoint, Photo, Resident
+from core.numbering import next_case_number
+from core.settings import Settings
+
+MAX_PHOTOS = 9
+MAX_DESCRIPTION = 2000
+
+
+@dataclass
+class ReportInput:
+    """What a resident reports, whichever way it came in."""
+
+    description: str = ""
+    wechat_media_ids: list[str] = field(default_factory=list)
+    lat: float | None = None
+    lng: float | None = None
+    coord_system: CoordSystem | None = None
+    location_label: str | None = None
+    checkpoint_code: str | None = None
+    category_code: str | None = None
+    anonymous: bool = False
+
+    def problems(self) -> list[str]:
+        """What is missing or wrong, in words for the resident; empty when it can be submitted."""
+        found = []
+        if not (self.description.strip() or self.wechat_media_ids):
+            found.append("请描述问题或发送照片")
+        if self.lat is None and self.checkpoint_code is None:
+            found.append("请发送位置")
+        if len(self.wechat_media_ids) > MAX_PHOTOS:
+            found.append(f"照片最多 {MAX_PHOTOS} 张")
+        if len(self.description) > MAX_DESCRIPTION:
+            found.append(f"描述最多 {MAX_DESCRIPTION} 字")
+        if self.lat is not None and not (-90 <= self.lat <= 90 and -180 <= (self.lng or 0) <= 180):
+            found.append("位置无效")
+        return found
+
+
+def submit_report(
+    uow: UnitOfWork,
+    settings: Settings,
+    *,
+    resident: Resident,
+    report: ReportInput,
+    source: CaseSource,
+    intake_key: str | None,
+) -> tuple[Case, bool]:
+    """Create a case from `report` and commit it; returns (case, created).
+
+    The same `intake_key` (a WeChat MsgId, a client request id) always answers with the case it
+    made first, so a retried delivery or a double tap never makes a second case.
+    """
+    session = uow.session
+    if intake_key:
+        existing = session.scalar(select(Case).where(Case.intake_key == intake_key))
+        if existing is not None:
+            return existing, False
+    problems = report.problems()
+    if problems:
+        raise InvalidInput("；".join(problems))
+
+    checkpoint = None
+    if report.checkpoint_code:
+        checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == report.checkpoint_code))
+        if checkpoint is None:
+            raise InvalidInput("巡查点不存在")
+    category = None
+    if report.category_code:
+        category = session.scalar(select(Category).where(Category.code == report.category_code))
+        if category is None:
+            raise InvalidInput("问题类别不存在")
+
+    case = Case(
+        number=next_case_number(session, settings.tz),
+        source=source,
+        intake_key=intake_key,
+        description=report.description.strip(),
+        category=category,
+        lat=report.lat if report.lat is not None else (checkpoint.lat if checkpoint else None),
+        lng=report.lng if report.lng is not None else (checkpoint.lng if checkpoint else None),
+        coord_system=(
+            report.coord_system if report.lat is not None else (checkpoint.coord_system if checkpoint else None)
+        ),
+        location_label=report.location_label or (checkpoint.name if checkpoint else None),
+        checkpoint=checkpoint,
+        grid_id=checkpoint.grid_id if checkpoint else None,
+        reporter=resident,
+        anonymous=report.anonymous,
+    )
+    case.followers.append(resident)
+    session.add(case)
+    case_loop.record_report(session, case, resident=resident)
+    session.flush()
+    for media_id in report.wechat_media_ids:
+        photo = Photo(case_id=case.id, wechat_media_id=media_id)
+        session.add(photo)
+        session.flush()
+        outbox.add(session, outbox.PHOTO_FETCH, {"photo_id": photo.id})
+    try:
+        uow.commit()
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race; answer with its case.
+        uow.rollback()
+        existing = session.scalar(select(Case).where(Case.intake_key == intake_key)) if intake_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return case, True

@@ -1,0 +1,34 @@
+"""Which database and Redis the suite runs on: the real local ones when reachable, else stand-ins."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Backends:
+    real_postgres: bool
+    real_redis: bool
+
+    @property
+    def description(self) -> str:
+        db = "PostgreSQL 127.0.0.1:5432" if self.real_postgres else "SQLite (PostgreSQL unreachable)"
+        queue = "Redis 127.0.0.1:6379" if self.real_redis else "fakeredis in-process (Redis unreachable)"
+        return f"backends: {db}; {queue}"
+
+
+def detect() -> Backends:
+    return Backends(real_postgres=reachable("127.0.0.1", 5432), real_redis=reachable(REDIS_HOST, REDIS_PORT))

@@ -1,0 +1,105 @@
+"""Fixtures: a fresh database and Redis for the run, emptied between tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import create_engine, text
+
+from core.db import Database, UnitOfWork
+from core.models import Base
+from core.settings import Settings
+from tests.backends import PG_ADMIN_URL, REDIS_HOST, REDIS_PORT, detect
+
+BACKENDS = detect()
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return BACKENDS.description
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") == "true" and not (BACKENDS.real_postgres and BACKENDS.real_redis):
+        pytest.exit(f"CI=true needs the real PostgreSQL and Redis; {BACKENDS.description}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not BACKENDS.real_postgres:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    name = f"gongzhi_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    Base.metadata.create_all(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=False)
+def clean_database(database: Database) -> Iterator[Database]:
+    yield database
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def session(clean_database: Database):
+    """A session on the test database; everything is emptied after the test."""
+    s = clean_database.session()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def uow(clean_database: Database) -> Iterator[UnitOfWork]:
+    with UnitOfWork(clean_database) as unit:
+        yield unit
+
+
+@pytest.fixture
+def redis_client():
+    """Real Redis (database TEST_REDIS_DB, default 15) when reachable, else fakeredis; emptied after."""
+    if BACKENDS.real_redis:
+        client = redis_lib.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+    else:
+        import fakeredis
+
+        client = fakeredis.FakeRedis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}" if BACKENDS.real_redis else None,
+        media_dir=str(tmp_path / "media"),
+        secret_key="test-secret",
+        job_retry_intervals=(1, 1, 1),
+    )
