@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "ck": "ck_%(table_name)s_%(column_0_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
@@ -49,7 +49,7 @@ def str_enum(enum_cls: type[Enum], length: int = 32) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
         create_constraint=True,
-        name=enum_cls.__name__.lower(),
+        name=None,  # let the naming convention name each CHECK after its column
     )
 
 
