@@ -109,5 +109,6 @@ class PhotoStatus(StrEnum):
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # handed to WeChat; if a worker dies here we cannot know whether it arrived
     SENT = "sent"
     FAILED = "failed"

@@ -46,6 +46,7 @@ class Settings:
     wechat_app_secret: str = "wx-dev-app-secret"
     wechat_encoding_aes_key: str | None = None
     wechat_api_base: str = REAL_WECHAT_API_BASE
+    wechat_replay_window_seconds: int = 300
     wechat_timeout_seconds: float = 5.0
     wechat_max_retries: int = 2
     staff_token_max_age_seconds: int = 12 * 3600

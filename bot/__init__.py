@@ -1,0 +1,1 @@
+"""The WeChat official account: callback, protocol, dialogue and replies; the outbound client."""

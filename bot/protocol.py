@@ -1,0 +1,92 @@
+"""WeChat's callback protocol through wechatpy: signature, replay window, safe-mode crypto, parsing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from xml.parsers.expat import ExpatError
+
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.utils import check_signature
+
+from core.settings import Settings
+
+MAX_BODY = 1024 * 1024
+
+
+class Refused(Exception):
+    """A callback we will not process; `status` is the HTTP answer (403, 400, 413)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def check_request(settings: Settings, args: Mapping[str, str]) -> None:
+    """Refuse a request whose signature is wrong or whose timestamp is outside the replay window."""
+    signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    try:
+        check_signature(settings.wechat_token, signature, timestamp, nonce)
+    except InvalidSignatureException:
+        raise Refused(403, "invalid signature") from None
+    window = settings.wechat_replay_window_seconds
+    if window:
+        try:
+            age = abs(time.time() - int(timestamp))
+        except ValueError:
+            raise Refused(403, "invalid timestamp") from None
+        if age > window:
+            raise Refused(403, "timestamp outside the replay window")
+
+
+def _crypto(settings: Settings) -> WeChatCrypto:
+    if not settings.wechat_encoding_aes_key:
+        raise Refused(403, "safe mode used but WECHAT_ENCODING_AES_KEY is not set")
+    return WeChatCrypto(settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id)
+
+
+def is_safe_mode(args: Mapping[str, str]) -> bool:
+    return args.get("encrypt_type", "raw") == "aes"
+
+
+def _decrypt(settings: Settings, args: Mapping[str, str], body: bytes) -> bytes:
+    crypto = _crypto(settings)
+    try:
+        return crypto.decrypt_message(
+            body, args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+        ).encode()
+    except (InvalidSignatureException, InvalidAppIdException):
+        raise Refused(403, "message signature or app id invalid") from None
+    except (ExpatError, KeyError, TypeError) as exc:
+        raise Refused(400, f"malformed envelope: {type(exc).__name__}") from None
+    except Exception:  # bad base64, padding or cipher text: it was not encrypted with our key
+        raise Refused(403, "cipher text does not decrypt") from None
+
+
+def read_message(settings: Settings, args: Mapping[str, str], body: bytes) -> BaseMessage:
+    """The message in a checked callback body, decrypted in safe mode."""
+    if not body.strip():
+        raise Refused(400, "empty body")
+    if len(body) > MAX_BODY:
+        raise Refused(413, "body too large")
+    if is_safe_mode(args):
+        body = _decrypt(settings, args, body)
+    try:
+        message = parse_message(body)
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Malformed XML, entity declarations (xmltodict refuses them), missing fields, bad base64.
+        raise Refused(400, f"malformed message: {type(exc).__name__}") from None
+    if message is None:
+        raise Refused(400, "empty message")
+    return message
+
+
+def render_reply(settings: Settings, args: Mapping[str, str], reply_xml: str) -> str:
+    """The reply as WeChat expects it: encrypted in safe mode, plain otherwise."""
+    if is_safe_mode(args):
+        return _crypto(settings).encrypt_message(reply_xml, args.get("nonce", ""), args.get("timestamp"))
+    return reply_xml

@@ -1,0 +1,39 @@
+"""The Flask app factory and every HTTP face of 共治 except the WeChat callback (see bot/)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core.context import AppContext
+
+EXTENSION = "gongzhi"
+
+
+def create_app(context: AppContext) -> Flask:
+    """A Flask app serving `context`; the composition root adds the bot's blueprint."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=context.settings.secret_key,
+        JSON_AS_ASCII=False,
+        # Room for nine 10 MB photos and their form fields; each endpoint checks its own limit.
+        MAX_CONTENT_LENGTH=100 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = context
+
+    from web import cli, errors, home, staff_api
+
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(home.blueprint)
+    app.register_blueprint(staff_api.blueprint)
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        from flask import g
+
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    return app

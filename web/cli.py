@@ -1,0 +1,70 @@
+"""`flask --app wsgi …` commands: db upgrade, staff create, demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from core.errors import GongzhiError
+from core.glossary import Role
+from core.migrations import upgrade_database
+from core.services.demo import load_demo
+from core.services.staff import create_staff
+from web.context import app_context
+
+db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
+staff_cli = AppGroup("staff", help="工作人员账号。")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations up to REVISION."""
+    url = app_context().settings.database_url
+    upgrade_database(url, revision)
+    click.echo(f"数据库已升级到 {revision}")
+
+
+@staff_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--grid", "grid_code", help="所属网格代码（区网格中心可不填）")
+@click.option("--name", "display_name", help="显示名称")
+@click.option("--unit", "unit_code", help="部门代码（职能部门）")
+def staff_create(
+    username: str, password: str, role: str, grid_code: str | None, display_name: str | None, unit_code: str | None
+) -> None:
+    """Create a staff account."""
+    with app_context().uow() as uow:
+        try:
+            staff = create_staff(
+                uow.session,
+                username=username,
+                password=password,
+                role=role,
+                grid_code=grid_code,
+                display_name=display_name,
+                unit_code=unit_code,
+            )
+        except GongzhiError as exc:
+            raise click.ClickException(exc.message) from None
+        uow.commit()
+        click.echo(f"已创建 {staff.username}（{staff.role.label}）")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the demo district, catalogue and staff accounts (safe to run again)."""
+    context = app_context()
+    with context.uow() as uow:
+        summary = load_demo(uow.session, context.settings)
+        uow.commit()
+    click.echo(summary.describe())
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(demo)

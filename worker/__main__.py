@@ -1,0 +1,44 @@
+"""`python -m worker`: an rq worker on every queue, with rq's scheduler and the outbox poller."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rq import Worker
+
+from core.errors import ConfigError
+from core.settings import Settings
+from worker import runtime
+from worker.relay import OutboxPoller
+from worker.routes import QUEUES
+from worker.wiring import runtime_from_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker", description="共治 background worker")
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--name", help="worker name (default: rq's)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"worker: {exc.message}", file=sys.stderr)
+        return 2
+    if not settings.redis_url:
+        print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
+        return 2
+    rt = runtime_from_settings(settings)
+    runtime.install(rt)
+    poller = OutboxPoller(rt.database, rt.redis, settings)
+    poller.start()
+    worker = Worker(list(QUEUES), connection=rt.redis, name=args.name)
+    worker.work(burst=args.burst, with_scheduler=True)
+    poller.stopping.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Photo processing with Pillow: verify, upright, strip every bit of metadata, bound the size, thumbnail."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 2048
+THUMB_SIDE = 320
+MAX_PIXELS = 60_000_000  # far above any phone photo; bigger is a decompression bomb
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}  # MPO: what many phones call a JPEG
+JPEG_QUALITY = 85
+
+
+class ImageRejected(ValueError):
+    """The bytes are not a photo we accept; the message is fit for a resident."""
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    jpeg: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+
+
+def _open_verified(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+            if probe.format not in ACCEPTED_FORMATS:
+                raise ImageRejected(f"不支持的图片格式：{probe.format}")
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ImageRejected("图片尺寸过大")
+            probe.verify()  # catches truncated and corrupt files; the image must be reopened after
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except ImageRejected:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("图片已损坏或不是图片") from exc
+    return image
+
+
+def _clean_rgb(image: Image.Image) -> Image.Image:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    # A new image from the raw pixels carries no EXIF, GPS, XMP, ICC or comment of the original.
+    return Image.frombytes("RGB", image.size, image.tobytes())
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def process_photo(data: bytes) -> ProcessedImage:
+    """The stored form of an uploaded or fetched photo; raises ImageRejected for anything else."""
+    image = _clean_rgb(_open_verified(data))
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    return ProcessedImage(jpeg=_jpeg(image), thumbnail=_jpeg(thumb), width=image.width, height=image.height)

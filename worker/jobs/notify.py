@@ -1,0 +1,85 @@
+"""Tell every follower of a case that it moved, once per (event, resident, channel)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.glossary import NotificationStatus
+from core.models import CaseEvent, Notification, Resident
+from core.models.base import utcnow
+from core.notices import status_notice
+from worker import runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL_CUSTOMER_SERVICE = "oa_custom"  # the official account's customer-service message
+
+
+def _notification_for(session: Session, event: CaseEvent, resident: Resident, content: str) -> Notification:
+    query = select(Notification).where(
+        Notification.event_id == event.id,
+        Notification.resident_id == resident.id,
+        Notification.channel == CHANNEL_CUSTOMER_SERVICE,
+    )
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            found = Notification(
+                event_id=event.id, resident_id=resident.id, channel=CHANNEL_CUSTOMER_SERVICE, content=content
+            )
+            session.add(found)
+    except IntegrityError:  # another worker recorded it first
+        found = session.scalar(query)
+        assert found is not None
+    session.commit()
+    return found
+
+
+def notify_case_event(event_id: int, case_id: int | None = None) -> int:
+    """Send the followers of the event's case a WeChat message about it; returns how many were sent.
+
+    A notification already sent is skipped, so a retried job sends only what is still missing.
+    One that a killed worker left in `sending` is not sent again (it may have arrived) and is
+    marked failed for staff to see.
+    """
+    rt = runtime.current()
+    sent = 0
+    with rt.database.session() as session:
+        event = session.get(CaseEvent, event_id)
+        if event is None:
+            return 0
+        case = event.case
+        content = status_notice(case, event)
+        for resident in case.followers:
+            if not resident.openid or not resident.is_follower and resident.unfollowed_at is not None:
+                continue
+            note = _notification_for(session, event, resident, content)
+            if note.status == NotificationStatus.SENDING:
+                note.status = NotificationStatus.FAILED
+                note.error = "上次发送中断，为免重复未再发送"
+                session.commit()
+                continue
+            if note.status != NotificationStatus.PENDING:
+                continue
+            note.status = NotificationStatus.SENDING
+            note.attempts += 1
+            session.commit()
+            try:
+                rt.wechat.message.send_text(resident.openid, content)
+            except Exception as exc:
+                note.status = NotificationStatus.PENDING
+                note.error = str(exc)[:500]
+                session.commit()
+                raise
+            note.status = NotificationStatus.SENT
+            note.sent_at = utcnow()
+            note.error = None
+            session.commit()
+            sent += 1
+    return sent

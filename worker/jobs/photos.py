@@ -1,0 +1,65 @@
+"""Fetch a photo through the WeChat media API and store it processed, with a thumbnail."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from wechatpy.exceptions import WeChatClientException
+
+from core.glossary import PhotoStatus
+from core.models import Photo
+from core.models.base import utcnow
+from worker import media_store, runtime
+from worker.imaging import ImageRejected, process_photo
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD = 10 * 1024 * 1024
+# WeChat answers these for a media id that will never work: no retry can help.
+PERMANENT_ERRCODES = {40007, 40008}
+
+
+def fetch_photo(photo_id: int) -> str:
+    """Download photo `photo_id` from WeChat, process it and mark it ready (or failed for good).
+
+    Network and API failures raise, so rq retries the job; a photo already ready is left alone.
+    """
+    rt = runtime.current()
+    with rt.database.session() as session:
+        photo = session.get(Photo, photo_id)
+        if photo is None:
+            return "missing"
+        if photo.status != PhotoStatus.PENDING:
+            return photo.status.value
+        try:
+            response = rt.wechat.media.download(photo.wechat_media_id)
+        except WeChatClientException as exc:
+            if exc.errcode in PERMANENT_ERRCODES:
+                return _fail(session, photo, f"微信素材已失效（{exc.errcode}）")
+            raise
+        data = response.content
+        if len(data) > MAX_DOWNLOAD:
+            return _fail(session, photo, "图片超过 10 MB")
+        try:
+            processed = process_photo(data)
+        except ImageRejected as exc:
+            return _fail(session, photo, str(exc))
+        digest = hashlib.sha256(processed.jpeg).hexdigest()
+        base = f"photos/{photo.created_at:%Y/%m}/{photo.id}-{digest[:12]}"
+        photo.path = media_store.save(rt.settings.media_dir, f"{base}.jpg", processed.jpeg)
+        photo.thumb_path = media_store.save(rt.settings.media_dir, f"{base}-thumb.jpg", processed.thumbnail)
+        photo.width, photo.height = processed.width, processed.height
+        photo.sha256 = digest
+        photo.status = PhotoStatus.READY
+        photo.processed_at = utcnow()
+        session.commit()
+        return "ready"
+
+
+def _fail(session, photo: Photo, reason: str) -> str:  # type: ignore[no-untyped-def]
+    log.warning("photo %s failed for good: %s", photo.id, reason)
+    photo.status = PhotoStatus.FAILED
+    photo.error = reason
+    session.commit()
+    return "failed"

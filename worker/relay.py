@@ -1,0 +1,98 @@
+"""The outbox relay: committed outbox rows become rq jobs; a Redis outage only delays them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+
+from core import outbox
+from core.db import Database
+from core.settings import Settings
+from worker.routes import job_id, route_for
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+JOB_TIMEOUT = 120  # seconds; a job that hangs longer is killed and retried
+FAILURE_TTL = 30 * 24 * 3600  # keep dead jobs a month, for staff to see
+
+
+def relay_pending(database: Database, redis: Any, settings: Settings, limit: int = BATCH) -> int:
+    """Enqueue up to `limit` pending outbox rows; return how many. Raises RedisError if Redis is down.
+
+    The rows are marked relayed in the same database transaction that locked them, and only after
+    Redis accepted every job of the batch: a failure leaves them pending for the next attempt.
+    """
+    retry = Retry(max=len(settings.job_retry_intervals), interval=list(settings.job_retry_intervals))
+    with database.session() as session, session.begin():
+        rows = outbox.claim_pending(session, limit)
+        if not rows:
+            return 0
+        by_queue: dict[str, list[Any]] = {}
+        for row in rows:
+            route = route_for(row)
+            by_queue.setdefault(route.queue, []).append(
+                Queue.prepare_data(
+                    route.job,
+                    kwargs=row.payload,
+                    job_id=job_id(row),
+                    retry=retry,
+                    timeout=JOB_TIMEOUT,
+                    failure_ttl=FAILURE_TTL,
+                    description=f"{row.topic} {row.payload}",
+                )
+            )
+        with redis.pipeline() as pipe:
+            for name, datas in by_queue.items():
+                Queue(name, connection=redis).enqueue_many(datas, pipeline=pipe)
+            pipe.execute()
+        for row in rows:
+            outbox.mark_relayed(row)
+        return len(rows)
+
+
+class RqDispatcher:
+    """Relays right after a commit; when Redis is down it backs off and leaves rows to the poller."""
+
+    def __init__(self, database: Database, redis: Any, settings: Settings, backoff_seconds: float = 5.0) -> None:
+        self.database = database
+        self.redis = redis
+        self.settings = settings
+        self.backoff_seconds = backoff_seconds
+        self._quiet_until = 0.0
+
+    def kick(self) -> None:
+        if time.monotonic() < self._quiet_until:
+            return
+        try:
+            while relay_pending(self.database, self.redis, self.settings) == BATCH:
+                pass
+        except RedisError as exc:
+            # The report is already committed; the worker's poller relays it once Redis is back.
+            self._quiet_until = time.monotonic() + self.backoff_seconds
+            log.warning("outbox relay deferred, Redis unavailable: %s", exc)
+
+
+class OutboxPoller(threading.Thread):
+    """Relays whatever the web processes could not, every few seconds (runs in each worker process)."""
+
+    def __init__(self, database: Database, redis: Any, settings: Settings) -> None:
+        super().__init__(name="outbox-poller", daemon=True)
+        self.database = database
+        self.redis = redis
+        self.settings = settings
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                while relay_pending(self.database, self.redis, self.settings) == BATCH:
+                    pass
+            except Exception:  # keep polling whatever went wrong; the next round tries again
+                log.exception("outbox relay failed; retrying in %ss", self.settings.relay_poll_seconds)
+            self.stopping.wait(self.settings.relay_poll_seconds)

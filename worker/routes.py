@@ -1,0 +1,34 @@
+"""Which job runs each outbox topic, on which queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import outbox
+from core.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Route:
+    queue: str
+    job: str  # dotted path, so that rq and the embedded runner find the same function
+
+
+ROUTES: dict[str, Route] = {
+    outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo"),
+    outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
+}
+
+QUEUES = ("notify", "media", "default")
+
+
+def job_id(message: OutboxMessage) -> str:
+    """One rq job per outbox row: relaying a row twice overwrites, never doubles, its job."""
+    return f"outbox-{message.id}"
+
+
+def route_for(message: OutboxMessage) -> Route:
+    try:
+        return ROUTES[message.topic]
+    except KeyError:
+        raise LookupError(f"no job for outbox topic {message.topic!r}") from None

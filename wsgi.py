@@ -1,0 +1,18 @@
+"""The composition root: settings from the environment, the queue wired, the app with every face."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bot.views import create_blueprint as wechat_blueprint
+from core.settings import Settings
+from web import create_app as create_web_app
+from worker.wiring import build_context
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The whole application; `flask --app wsgi` and gunicorn (`wsgi:create_app()`) both call this."""
+    context = build_context(settings or Settings.from_env())
+    app = create_web_app(context)
+    app.register_blueprint(wechat_blueprint(context))
+    return app
