@@ -15,7 +15,7 @@ from core.services.catalogue import load_catalogue
 from core.services.staff import create_staff
 from core.settings import Settings
 
-# Printed by `flask demo` for people to sign in with; it must never reach a production database.
+# Printed by `flask demo` for people to sign in with; public, so the demo is for trial databases only.
 DEMO_PASSWORD = "demo-pass-2026"
 DISTRICT_CODE = "340111"
 DISTRICT_NAME = "共治示范区"
@@ -60,6 +60,16 @@ class DemoSummary:
     categories_updated: int = 0
     accounts: list[DemoAccount] = field(default_factory=list)
 
+    def describe(self) -> str:
+        """A few lines for the terminal: what the demo holds, what this run added, and the accounts."""
+        totals = (
+            f"区域 {self.grids} 个（新增 {self.grids_added}），巡查点 {self.checkpoints} 个"
+            f"（新增 {self.checkpoints_added}），账号 {self.staff} 个（新增 {self.staff_added}）；"
+            f"服务清单新增 {self.categories_added} 项、更新 {self.categories_updated} 项"
+        )
+        rows = ["\t".join(account) for account in self.accounts]
+        return "\n".join([totals, "用户名\t密码\t角色\t所属网格", *rows])
+
 
 def checkpoint_code(serial: int) -> str:
     """The code posted on the demo's `serial`-th checkpoint sign (kept here alone so it can change)."""
@@ -81,7 +91,7 @@ def load_demo(session: Session, settings: Settings) -> DemoSummary:
             community = add.grid(f"{street.code}{c:03d}", name, GridLevel.COMMUNITY, street, box)
             add.staff(f"demo-station-{s}-{c}", f"{name}工作站", Role.COMMUNITY_STATION, community)
             add.staff(f"demo-leader-{s}-{c}", f"{name}网格长", Role.GRID_LEADER, community)
-            for g, (ordinal, grid_box) in enumerate(zip(GRID_ORDINALS, _split(box, 3, axis=1)), start=1):
+            for g, (ordinal, grid_box) in enumerate(zip(GRID_ORDINALS, _split(box, 3, axis=0)), start=1):
                 grid = add.grid(
                     f"{community.code}{g:03d}", name + ordinal, GridLevel.GRID, community, grid_box
                 )

@@ -145,3 +145,10 @@ def test_each_demo_account_can_sign_in(session, loaded):
         assert staff.role.label == account.role
         assert (staff.grid.name if staff.grid else "全区") == account.grid
         assert authenticate(session, account.username, account.password + "x") is None
+
+
+def test_describe_lists_counts_and_every_account(loaded):
+    text = loaded.describe()
+    assert f"巡查点 {loaded.checkpoints} 个" in text
+    for account in loaded.accounts:
+        assert "\t".join(account) in text
