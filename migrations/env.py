@@ -24,8 +24,9 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, sa.Enum):
-        # No name: the naming convention names each CHECK after its column (two enums of one type may share a table).
-        return f"sa.Enum({', '.join(map(repr, obj.enums))}, native_enum=False, create_constraint=True, length={obj.length})"
+        # No name: the naming convention names each CHECK after its column (one table may hold two).
+        values = ", ".join(map(repr, obj.enums))
+        return f"sa.Enum({values}, native_enum=False, create_constraint=True, length={obj.length})"
     return False
 
 

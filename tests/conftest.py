@@ -12,6 +12,7 @@ import redis as redis_lib
 from sqlalchemy import create_engine, text
 
 from core.db import Database, UnitOfWork
+from core.migrations import upgrade_database
 from core.models import Base
 from core.settings import Settings
 from tests.backends import PG_ADMIN_URL, REDIS_HOST, REDIS_PORT, detect
@@ -47,7 +48,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
-    Base.metadata.create_all(db.engine)
+    upgrade_database(database_url)  # the schema the tests see is the one the migrations make
     yield db
     db.dispose()
 
@@ -56,12 +57,10 @@ def database(database_url: str) -> Iterator[Database]:
 def clean_database(database: Database) -> Iterator[Database]:
     yield database
     tables = [t.name for t in Base.metadata.sorted_tables]
+    # DELETE beats TRUNCATE on tables this small; tests must not count on particular ids.
     with database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                conn.execute(text(f"DELETE FROM {table}"))
+        for table in reversed(tables):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture
@@ -103,3 +102,27 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret",
         job_retry_intervals=(1, 1, 1),
     )
+
+
+@pytest.fixture
+def app(settings: Settings, clean_database: Database, redis_client):
+    """The whole application (web + bot) on the test database and Redis."""
+    import wsgi
+
+    application = wsgi.create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["gongzhi"].database.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def wechat(client, settings: Settings):
+    """Sends callbacks to /wechat, signed with the test token."""
+    from tests.wechat_sender import WeChatSender
+
+    return WeChatSender(client, settings.wechat_token)

@@ -55,7 +55,7 @@ def str_enum(enum_cls: type[Enum], length: int = 32) -> SAEnum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), str: String()}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), str: String()}  # noqa: RUF012
 
 
 class Timestamped:

@@ -83,15 +83,15 @@ def load_demo(session: Session, settings: Settings) -> DemoSummary:
     add.staff("demo-district", "区网格中心值班员", Role.DISTRICT_CENTER, None)
     serial = 0
     for s, ((street_name, communities), street_box) in enumerate(
-        zip(STREETS, _split(DISTRICT_BOX, len(STREETS), axis=0)), start=1
+        zip(STREETS, _split(DISTRICT_BOX, len(STREETS), axis=0), strict=True), start=1
     ):
         street = add.grid(f"{district.code}{s:03d}", street_name, GridLevel.STREET, district, street_box)
         add.staff(f"demo-street-{s}", f"{street_name}分中心", Role.STREET_CENTER, street)
-        for c, (name, box) in enumerate(zip(communities, _split(street_box, 2, axis=1)), start=1):
+        for c, (name, box) in enumerate(zip(communities, _split(street_box, 2, axis=1), strict=True), start=1):
             community = add.grid(f"{street.code}{c:03d}", name, GridLevel.COMMUNITY, street, box)
             add.staff(f"demo-station-{s}-{c}", f"{name}工作站", Role.COMMUNITY_STATION, community)
             add.staff(f"demo-leader-{s}-{c}", f"{name}网格长", Role.GRID_LEADER, community)
-            for g, (ordinal, grid_box) in enumerate(zip(GRID_ORDINALS, _split(box, 3, axis=0)), start=1):
+            for g, (ordinal, grid_box) in enumerate(zip(GRID_ORDINALS, _split(box, 3, axis=0), strict=True), start=1):
                 grid = add.grid(
                     f"{community.code}{g:03d}", name + ordinal, GridLevel.GRID, community, grid_box
                 )

@@ -57,7 +57,7 @@ def notify_case_event(event_id: int, case_id: int | None = None) -> int:
         case = event.case
         content = status_notice(case, event)
         for resident in case.followers:
-            if not resident.openid or not resident.is_follower and resident.unfollowed_at is not None:
+            if not resident.openid or (resident.unfollowed_at is not None and not resident.is_follower):
                 continue
             note = _notification_for(session, event, resident, content)
             if note.status == NotificationStatus.SENDING:

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Before the suite: with CI=true, make sure the real PostgreSQL and Redis run (start them if they
+# are down, fail if that does not work); install headless Chromium for the page tests when we may.
+set -uo pipefail
+
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_postgres() {
+  command -v pg_ctlcluster >/dev/null || return 1
+  for version in $(ls /etc/postgresql 2>/dev/null); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+  done
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || return 1
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null
+}
+
+wait_for() {
+  for _ in $(seq 1 30); do up "$1" && return 0; sleep 0.5; done
+  return 1
+}
+
+if [ "${CI:-}" = "true" ]; then
+  up 5432 || { echo "test-setup: starting PostgreSQL"; start_postgres; }
+  up 6379 || { echo "test-setup: starting Redis"; start_redis; }
+  wait_for 5432 || { echo "test-setup: CI=true but PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+  wait_for 6379 || { echo "test-setup: CI=true but Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+fi
+
+if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test-setup: installing Debian's chromium and a CJK font for the page tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+      || { [ "${CI:-}" = "true" ] && { echo "test-setup: could not install chromium" >&2; exit 1; }; }
+  else
+    echo "test-setup: no chromium and no root to install it; the page tests will be skipped"
+  fi
+fi
+exit 0

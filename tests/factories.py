@@ -1,0 +1,73 @@
+"""Small builders for test data: a grid tree, staff, residents and cases in a given status."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core import case_loop
+from core.glossary import CaseSource, CaseStatus, GridLevel, Role
+from core.models import Case, Grid, Resident
+from core.numbering import next_case_number
+from core.services.staff import create_staff
+from core.settings import Settings
+
+PASSWORD = "correct-horse-9"
+
+
+def grid_tree(session: Session) -> dict[str, Grid]:
+    """A district D with street S, community C and grids G1, G2; plus grid X in another street."""
+    made: dict[str, Grid] = {}
+    for code, level, parent in [
+        ("D", GridLevel.DISTRICT, None),
+        ("S", GridLevel.STREET, "D"),
+        ("C", GridLevel.COMMUNITY, "S"),
+        ("G1", GridLevel.GRID, "C"),
+        ("G2", GridLevel.GRID, "C"),
+        ("S2", GridLevel.STREET, "D"),
+        ("X", GridLevel.GRID, "S2"),
+    ]:
+        parent_grid = made.get(parent) if parent else None
+        grid = Grid(
+            code=code,
+            name=f"网格{code}",
+            level=level,
+            parent=parent_grid,
+            path=(parent_grid.path if parent_grid else "/") + f"{code}/",
+        )
+        session.add(grid)
+        made[code] = grid
+    session.flush()
+    return made
+
+
+def staff(session: Session, username: str, role: Role, grid: str | None = None, **kw):
+    return create_staff(session, username=username, password=PASSWORD, role=role, grid_code=grid, **kw)
+
+
+def resident(session: Session, openid: str = "oResident_f_0001") -> Resident:
+    person = Resident(openid=openid, is_follower=True)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def case(session: Session, settings: Settings, *, grid: Grid | None = None, reporter: Resident | None = None,
+         status: CaseStatus = CaseStatus.REPORTED) -> Case:
+    """A case placed directly in `status` (tests of the loop itself use the loop to get there)."""
+    item = Case(
+        number=next_case_number(session, settings.tz),
+        source=CaseSource.WECHAT,
+        description="路灯不亮",
+        grid=grid,
+        reporter=reporter,
+        status=status,
+        lat=31.8,
+        lng=117.3,
+    )
+    if reporter is not None:
+        item.followers.append(reporter)
+    session.add(item)
+    if status == CaseStatus.REPORTED:
+        case_loop.record_report(session, item, resident=reporter)
+    session.flush()
+    return item

@@ -1,0 +1,44 @@
+"""Photo processing: upright, metadata gone, size bounded, thumbnail made; broken input refused."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests import images
+from worker.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, process_photo
+
+
+def test_a_phone_photo_is_turned_upright_shrunk_and_stripped():
+    result = process_photo(images.photo_with_exif(4000, 3000, orientation=6))
+    stored = Image.open(io.BytesIO(result.jpeg))
+    # Orientation 6 means the camera was turned: the stored photo is portrait.
+    assert stored.size == (1536, 2048) == (result.width, result.height)
+    assert max(stored.size) <= MAX_SIDE
+    # The blue marker of the top-left corner is now top-right.
+    assert stored.getpixel((stored.width - 20, 20))[2] > 200
+    assert stored.getpixel((20, 20))[0] > 150
+    assert len(stored.getexif()) == 0
+    assert not {"exif", "icc_profile", "xmp", "comment"} & set(stored.info)
+    assert b"TestPhone" not in result.jpeg and b"secret comment" not in result.jpeg
+    thumb = Image.open(io.BytesIO(result.thumbnail))
+    assert max(thumb.size) == THUMB_SIDE and len(thumb.getexif()) == 0
+
+
+def test_a_transparent_png_becomes_a_jpeg():
+    result = process_photo(images.small_png())
+    assert Image.open(io.BytesIO(result.jpeg)).format == "JPEG"
+    assert (result.width, result.height) == (64, 48)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not an image at all", images.truncated_jpeg(), images.decompression_bomb(), b"GIF89a\x00\x00"],
+    ids=["empty", "text", "truncated", "bomb", "broken-gif"],
+)
+def test_broken_and_hostile_images_are_refused(data):
+    with pytest.raises(ImageRejected) as raised:
+        process_photo(data)
+    assert raised.value.args[0]  # a sentence for the resident
