@@ -9,7 +9,8 @@ from typing import Any
 
 import requests
 from redis import Redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, LockNotOwnedError, WatchError
+from redis.lock import Lock
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util.retry import Retry
@@ -32,6 +33,8 @@ BACKOFF_MAX_SECONDS = 2.0
 # wechatpy treats a token as stale this many seconds before WeChat would; keep the same margin.
 TOKEN_MARGIN_SECONDS = 60
 STORAGE_PREFIX = "gongzhi:wechat"
+# How often a caller waiting for the token lock looks again; a token fetch takes about 0.1–1 s.
+LOCK_POLL_SECONDS = 0.05
 
 # Set while a call is being re-sent with a freshly fetched token, so a second token error
 # ends the call instead of refreshing again (wechatpy itself would recurse without bound).
@@ -53,8 +56,8 @@ class WeChatTransportError(WeChatClientException):
     """WeChat gave no usable answer: connection failure, timeout, or an HTTP error status.
 
     `may_have_reached_server` is False only when the request certainly never arrived (the
-    connection could not be made); a caller must then not assume a POST (a message) was not
-    delivered, or it may send it twice.
+    connection could not be made). When it is True a POST (a message) may have been delivered,
+    so sending it again may reach the resident twice.
     """
 
     def __init__(
@@ -71,6 +74,34 @@ class WeChatTransportError(WeChatClientException):
         self.method = method.upper()
         self.url = url
         self.may_have_reached_server = may_have_reached_server
+
+
+class _TransactionLock(Lock):
+    """redis-py's Lock, but released with WATCH/MULTI/EXEC instead of a Lua script.
+
+    The embedded run (and the test suite without a Redis server) uses fakeredis, which has no
+    Lua unless lupa is installed; a transaction does the same compare-and-delete everywhere.
+    """
+
+    def do_release(self, expected_token: bytes) -> None:
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(self.name)
+                stored = pipe.get(self.name)
+                if stored is not None and not isinstance(stored, bytes):
+                    stored = self.redis.get_encoder().encode(stored)
+                if stored != expected_token:
+                    raise LockNotOwnedError(
+                        "Cannot release a lock that's no longer owned", lock_name=self.name
+                    )
+                pipe.multi()
+                pipe.delete(self.name)
+                pipe.execute()
+            except WatchError as exc:
+                # Someone took the key between our read and our delete: it is theirs now.
+                raise LockNotOwnedError(
+                    "The lock changed hands while releasing", lock_name=self.name
+                ) from exc
 
 
 class _TimeoutHTTPAdapter(HTTPAdapter):
@@ -264,7 +295,11 @@ class GongzhiWeChatClient(WeChatClient):
         we waited, that one is used and WeChat is not asked again.
         """
         lock = self._redis.lock(
-            self.token_lock_name, timeout=self._lock_timeout, blocking_timeout=self._lock_wait
+            self.token_lock_name,
+            timeout=self._lock_timeout,
+            blocking_timeout=self._lock_wait,
+            sleep=LOCK_POLL_SECONDS,
+            lock_class=_TransactionLock,
         )
         if not lock.acquire():
             raise WeChatTokenLockTimeout(self.token_lock_name, self._lock_wait)
