@@ -1,23 +1,20 @@
-"""The report dialogue: messages build a draft in Redis, 「提交」 turns it into a case."""
+"""The report dialogue: messages build a draft, 「提交」 turns it into a case; each message counts once."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from sqlalchemy import select
 from wechatpy.messages import BaseMessage
 
-from bot.drafts import DraftStore
 from core.context import AppContext
+from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
+from core.models import Case, Resident
+from core.services import drafts
 from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
 from core.services.residents import resident_for_openid
-
-SEEN_KEY = "gongzhi:wx:seen:{key}"
-SEEN_TTL = 24 * 3600
-PENDING = b"\x00pending"
-RETRY_WAIT_SECONDS = 4.0  # WeChat gives 5 s; answer the retry with the first delivery's reply if it comes
 
 SUBMIT_WORDS = {"提交", "确认提交"}
 CANCEL_WORDS = {"取消", "重新开始"}
@@ -56,127 +53,110 @@ def _next_step(draft: ReportInput) -> str:
 
 
 class Dialogue:
-    """Answers one resident message; the only state is the draft and the replay record in Redis."""
+    """Answers one resident message in one transaction: the draft row is locked, changed and committed.
+
+    A retried message (same key) finds its earlier reply in the draft and changes nothing; a
+    retried 「提交」 finds the case it made. Nothing here needs Redis, so an outage of Redis
+    delays the photo jobs but never a resident's report.
+    """
 
     def __init__(self, context: AppContext) -> None:
         self.context = context
-        self.drafts = DraftStore(context.redis, context.settings.draft_ttl_seconds)
+        self.ttl = context.settings.draft_ttl_seconds
 
     def answer(self, message: BaseMessage) -> str | None:
-        """The reply text for `message` (None: acknowledge with `success`); each message handled once."""
-        seen = SEEN_KEY.format(key=message_key(message))
-        redis = self.context.redis
-        if not redis.set(seen, PENDING, nx=True, ex=SEEN_TTL):
-            return self._earlier_reply(seen)
-        try:
-            reply = self._handle(message)
-        except BaseException:
-            redis.delete(seen)  # not handled: let WeChat's retry try again
-            raise
-        redis.set(seen, (reply or "").encode(), ex=SEEN_TTL)
-        return reply
-
-    def _earlier_reply(self, seen: str) -> str | None:
-        deadline = time.monotonic() + RETRY_WAIT_SECONDS
-        while True:
-            stored = self.context.redis.get(seen)
-            if stored != PENDING or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        if not stored or stored == PENDING:
-            return None
-        return stored.decode()
-
-    def _handle(self, message: BaseMessage) -> str | None:
-        handler = getattr(self, f"_on_{message.type}", None)
+        """The reply text for `message`; None means acknowledge with `success`."""
         if message.type == "event":
-            handler = getattr(self, f"_on_event_{message.event}", None)
-        return handler(message) if handler else None
+            return self._on_event(message)
+        if message.type not in ("text", "image", "location", "voice"):
+            return None
+        key = message_key(message)
+        with self.context.uow() as uow:
+            resident = resident_for_openid(uow.session, message.source)
+            resident.is_follower = True
+            if message.type == "text" and (message.content or "").strip() in SUBMIT_WORDS:
+                return self._submit(uow, resident, message)
+            draft = drafts.lock_draft(uow.session, resident, self.ttl)
+            if key in draft.replies:
+                return draft.replies[key]
+            report = drafts.report_of(draft)
+            if message.type == "text" and (message.content or "").strip() in CANCEL_WORDS:
+                report, reply = ReportInput(), "已清空，您可以重新开始上报。"
+            else:
+                reply = self._apply(message, report)
+            drafts.save(draft, report, key, reply)
+            uow.commit()
+            return reply
 
-    def _on_text(self, message: Any) -> str:
-        text = (message.content or "").strip()
-        if text in SUBMIT_WORDS:
-            return self._submit(message)
-        if text in CANCEL_WORDS:
-            self.drafts.discard(message.source)
-            return "已清空，您可以重新开始上报。"
-        if text.lower() in HELP_WORDS:
+    def _apply(self, message: Any, report: ReportInput) -> str:
+        """Change `report` by what `message` brings; return the reply."""
+        if message.type == "image":
+            return self._photo(report, message.media_id)
+        if message.type == "location":
+            return self._place(report, message)
+        text = (message.content or "").strip() if message.type == "text" else ""
+        if message.type == "voice":
+            text = (getattr(message, "recognition", None) or "").strip()
+            if not text:
+                return "收到语音。为便于处理，请用文字描述问题。"
+        if text.lower() in HELP_WORDS or not text:
             return HELP
-        return self._describe(message.source, text)
+        combined = f"{report.description}\n{text}".strip() if report.description else text
+        report.description = combined[:MAX_DESCRIPTION]
+        return "已记录问题描述。" + _next_step(report)
 
-    def _describe(self, openid: str, text: str) -> str:
-        if not text:
-            return HELP
+    def _photo(self, report: ReportInput, media_id: str) -> str:
+        if media_id not in report.wechat_media_ids:
+            if len(report.wechat_media_ids) >= MAX_PHOTOS:
+                return f"照片最多 {MAX_PHOTOS} 张，这张没有加入。" + _next_step(report)
+            report.wechat_media_ids.append(media_id)
+        return f"已收到照片（共 {len(report.wechat_media_ids)} 张）。" + _next_step(report)
 
-        def add(draft: ReportInput) -> None:
-            combined = f"{draft.description}\n{text}".strip() if draft.description else text
-            draft.description = combined[:MAX_DESCRIPTION]
-
-        draft = self.drafts.update(openid, add)
-        return "已记录问题描述。" + _next_step(draft)
-
-    def _on_image(self, message: Any) -> str:
-        full = {"value": False}
-
-        def add(draft: ReportInput) -> None:
-            if message.media_id in draft.wechat_media_ids:
-                return
-            if len(draft.wechat_media_ids) >= MAX_PHOTOS:
-                full["value"] = True
-                return
-            draft.wechat_media_ids.append(message.media_id)
-
-        draft = self.drafts.update(message.source, add)
-        if full["value"]:
-            return f"照片最多 {MAX_PHOTOS} 张，这张没有加入。" + _next_step(draft)
-        return f"已收到照片（共 {len(draft.wechat_media_ids)} 张）。" + _next_step(draft)
-
-    def _on_location(self, message: Any) -> str:
+    def _place(self, report: ReportInput, message: Any) -> str:
         try:
             lat, lng = float(message.location_x), float(message.location_y)
         except (TypeError, ValueError):
             return "没能识别这个位置，请重新发送。"
         if not (-90 <= lat <= 90 and -180 <= lng <= 180):
             return "没能识别这个位置，请重新发送。"
+        report.lat, report.lng = lat, lng
+        report.coord_system = CoordSystem.GCJ02  # WeChat's location messages are GCJ-02
+        report.location_label = (message.label or "")[:256] or None
+        return f"已记录位置：{report.location_label or f'{lat:.5f}, {lng:.5f}'}。" + _next_step(report)
 
-        def put(draft: ReportInput) -> None:
-            draft.lat, draft.lng = lat, lng
-            draft.coord_system = CoordSystem.GCJ02  # WeChat's location messages are GCJ-02
-            draft.location_label = (message.label or "")[:256] or None
+    def _on_event(self, message: Any) -> str | None:
+        if message.event in ("subscribe", "subscribe_scan"):
+            with self.context.uow() as uow:
+                resident = resident_for_openid(uow.session, message.source)
+                if not resident.is_follower:
+                    resident.is_follower = True
+                    resident.followed_at = resident.last_message_at
+                uow.commit()
+            return WELCOME
+        return None
 
-        draft = self.drafts.update(message.source, put)
-        return f"已记录位置：{draft.location_label or f'{lat:.5f}, {lng:.5f}'}。" + _next_step(draft)
-
-    def _on_voice(self, message: Any) -> str:
-        recognition = (getattr(message, "recognition", None) or "").strip()
-        if recognition:
-            return self._describe(message.source, recognition)
-        return "收到语音。为便于处理，请用文字描述问题。"
-
-    def _on_event_subscribe(self, message: Any) -> str:
-        return WELCOME
-
-    def _submit(self, message: Any) -> str:
-        openid = message.source
-        draft = self.drafts.get(openid)
-        if not (draft.wechat_media_ids or draft.description or draft.lat is not None):
+    def _submit(self, uow: UnitOfWork, resident: Resident, message: Any) -> str:
+        intake_key = f"wx:{message.id}"
+        existing = uow.session.scalar(select(Case).where(Case.intake_key == intake_key))
+        if existing is not None:
+            return _submitted(existing)
+        draft = drafts.lock_draft(uow.session, resident, self.ttl)
+        report = drafts.report_of(draft)
+        if not (report.wechat_media_ids or report.description or report.lat is not None):
             return "还没有要提交的内容。\n" + HELP
-        problems = draft.problems()
+        problems = report.problems()
         if problems:
             return "还不能提交：" + "；".join(problems) + "。"
-        with self.context.uow() as uow:
-            resident = resident_for_openid(uow.session, openid)
-            resident.is_follower = True
-            try:
-                case, _created = submit_report(
-                    uow,
-                    self.context.settings,
-                    resident=resident,
-                    report=draft,
-                    source=CaseSource.WECHAT,
-                    intake_key=f"wx:{message.id}",
-                )
-            except InvalidInput as exc:
-                return f"还不能提交：{exc.message}"
-        self.drafts.discard(openid)
-        return f"提交成功！案件编号 {case.number}。处理进展会通过本公众号通知您。"
+        drafts.clear(draft)  # committed together with the case, or not at all
+        try:
+            case, _created = submit_report(
+                uow, self.context.settings, resident=resident, report=report,
+                source=CaseSource.WECHAT, intake_key=intake_key,
+            )
+        except InvalidInput as exc:
+            return f"还不能提交：{exc.message}"
+        return _submitted(case)
+
+
+def _submitted(case: Case) -> str:
+    return f"提交成功！案件编号 {case.number}。处理进展会通过本公众号通知您。"

@@ -6,7 +6,10 @@ import os
 from collections.abc import Callable
 from types import TracebackType
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -99,3 +102,18 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self.session.info["outbox_added"] = False
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct of the session's database, which knows ON CONFLICT (PostgreSQL, SQLite)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"ON CONFLICT is not wired up for {name}")
+
+
+def insert_or_ignore(session: Session, model: Any, values: dict[str, Any], keys: list[str]) -> None:
+    """INSERT a row unless one with the same `keys` exists; never fails on a concurrent twin."""
+    session.execute(dialect_insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=keys))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db import dialect_insert
 from core.models import CaseNumberCounter
 from core.models.base import utcnow
 
@@ -22,28 +21,10 @@ def format_number(day: date, sequence: int) -> str:
 def next_case_number(session: Session, tz: ZoneInfo, now: datetime | None = None) -> str:
     """Take the next number of today; concurrent intakes queue on the day's counter row."""
     day = (now or utcnow()).astimezone(tz).date()
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(CaseNumberCounter)
-            .values(day=day, last=1)
-            .on_conflict_do_update(
-                index_elements=[CaseNumberCounter.day], set_={"last": CaseNumberCounter.last + 1}
-            )
-            .returning(CaseNumberCounter.last)
-        )
-        sequence = session.execute(statement).scalar_one()
-    else:  # pragma: no cover - other databases take the portable, slower path
-        updated = session.execute(
-            update(CaseNumberCounter)
-            .where(CaseNumberCounter.day == day)
-            .values(last=CaseNumberCounter.last + 1)
-            .returning(CaseNumberCounter.last)
-        ).scalar_one_or_none()
-        if updated is None:
-            session.add(CaseNumberCounter(day=day, last=1))
-            session.flush()
-            updated = 1
-        sequence = updated
-    return format_number(day, sequence)
+    statement = (
+        dialect_insert(session)(CaseNumberCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=[CaseNumberCounter.day], set_={"last": CaseNumberCounter.last + 1})
+        .returning(CaseNumberCounter.last)
+    )
+    return format_number(day, session.execute(statement).scalar_one())

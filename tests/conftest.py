@@ -16,6 +16,7 @@ from core.migrations import upgrade_database
 from core.models import Base
 from core.settings import Settings
 from tests.backends import PG_ADMIN_URL, REDIS_HOST, REDIS_PORT, detect
+from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
 
 BACKENDS = detect()
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))

@@ -3,6 +3,7 @@
 from core.models.base import Base
 from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
 from core.models.catalogue import Category
+from core.models.drafts import ReportDraft
 from core.models.media import Photo
 from core.models.messaging import Notification, OutboxMessage
 from core.models.people import Resident, StaffUser
@@ -19,6 +20,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "Photo",
+    "ReportDraft",
     "Resident",
     "StaffUser",
     "case_followers",

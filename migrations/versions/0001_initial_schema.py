@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 21:03:49.100874
+Create Date: 2026-11-21 21:08:58.806811
 """
 
 from collections.abc import Sequence
@@ -108,6 +108,14 @@ def upgrade() -> None:
     with op.batch_alter_table('checkpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checkpoints_grid_id'), ['grid_id'], unique=False)
 
+    op.create_table('report_drafts',
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=False),
+    sa.Column('replies', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_report_drafts_resident_id_residents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('resident_id', name=op.f('pk_report_drafts'))
+    )
     op.create_table('staff_users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -282,6 +290,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_users_grid_id'))
 
     op.drop_table('staff_users')
+    op.drop_table('report_drafts')
     with op.batch_alter_table('checkpoints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkpoints_grid_id'))
 

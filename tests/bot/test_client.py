@@ -33,7 +33,6 @@ TOKEN = "/cgi-bin/token"
 SEND = "/cgi-bin/message/custom/send"
 MEDIA = "/cgi-bin/media/get"
 # The fake's fixtures (fake_wechat, fake_wechat_remote), until tests/conftest.py imports them.
-pytest_plugins = ("tests.fakes.fixtures",)
 
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 
