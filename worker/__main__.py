@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import sys
 
 from rq import Worker
@@ -11,7 +12,7 @@ from rq import Worker
 from core.errors import ConfigError
 from core.settings import Settings
 from worker import runtime
-from worker.relay import OutboxPoller
+from worker.relay import poll_forever
 from worker.routes import QUEUES
 from worker.wiring import runtime_from_settings
 
@@ -30,13 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
         return 2
+    poller = multiprocessing.get_context("spawn").Process(
+        target=poll_forever, args=(settings,), name="outbox-poller", daemon=True
+    )
+    poller.start()
     rt = runtime_from_settings(settings)
     runtime.install(rt)
-    poller = OutboxPoller(rt.database, rt.redis, settings)
-    poller.start()
-    worker = Worker(list(QUEUES), connection=rt.redis, name=args.name)
-    worker.work(burst=args.burst, with_scheduler=True)
-    poller.stopping.set()
+    try:
+        Worker(list(QUEUES), connection=rt.redis, name=args.name).work(burst=args.burst, with_scheduler=True)
+    finally:
+        poller.terminate()
+        poller.join(5)
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -78,21 +77,20 @@ class RqDispatcher:
             log.warning("outbox relay deferred, Redis unavailable: %s", exc)
 
 
-class OutboxPoller(threading.Thread):
-    """Relays whatever the web processes could not, every few seconds (runs in each worker process)."""
+def poll_forever(settings: Settings) -> None:
+    """Relay whatever the web processes could not (Redis was down), every RELAY_POLL_SECONDS.
 
-    def __init__(self, database: Database, redis: Any, settings: Settings) -> None:
-        super().__init__(name="outbox-poller", daemon=True)
-        self.database = database
-        self.redis = redis
-        self.settings = settings
-        self.stopping = threading.Event()
+    Runs in a process of its own beside the rq worker: a thread there would be copied into every
+    forked work horse mid-lock.
+    """
+    from worker.wiring import redis_for
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                while relay_pending(self.database, self.redis, self.settings) == BATCH:
-                    pass
-            except Exception:  # keep polling whatever went wrong; the next round tries again
-                log.exception("outbox relay failed; retrying in %ss", self.settings.relay_poll_seconds)
-            self.stopping.wait(self.settings.relay_poll_seconds)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s outbox-poller %(levelname)s %(message)s")
+    database, redis = Database(settings.database_url), redis_for(settings)
+    while True:
+        try:
+            while relay_pending(database, redis, settings) == BATCH:
+                pass
+        except Exception:  # keep polling whatever went wrong; the next round tries again
+            log.exception("outbox relay failed; retrying in %ss", settings.relay_poll_seconds)
+        time.sleep(settings.relay_poll_seconds)

@@ -1,0 +1,47 @@
+"""End-to-end fixtures: the app pointed at the fake WeChat API, and real worker processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.processes import WorkerProcess
+
+needs_real_services = pytest.mark.skipif(
+    not (BACKENDS.real_postgres and BACKENDS.real_redis),
+    reason="needs the real PostgreSQL and Redis (worker processes cannot share an in-process stand-in)",
+)
+
+
+@pytest.fixture
+def settings(settings, fake_wechat):
+    return settings.replace(wechat_api_base=fake_wechat.base_url, relay_poll_seconds=0.5)
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """Start `python -m worker` processes with given settings; all are stopped after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(settings, name: str = "worker") -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"{name}-{len(started)}.log", name=name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, show what the worker processes logged."""
+    report = yield
+    workers = getattr(item, "funcargs", {}).get("start_worker")
+    if report.when == "call" and report.failed and workers is not None:
+        closure = workers.__closure__ or ()
+        for cell in closure:
+            if isinstance(cell.cell_contents, list):
+                for worker in cell.cell_contents:
+                    report.sections.append((f"worker log {worker.log_path.name}", worker.log()))
+    return report

@@ -1,0 +1,113 @@
+"""Real processes for end-to-end tests: `python -m worker`, and a private redis-server to stop and start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.settings import PROJECT_ROOT, Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives another process the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "WECHAT_"))}
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url or "",
+        SECRET_KEY=settings.secret_key,
+        MEDIA_DIR=settings.media_dir,
+        WECHAT_API_BASE=settings.wechat_api_base,
+        WECHAT_APP_ID=settings.wechat_app_id,
+        WECHAT_APP_SECRET=settings.wechat_app_secret,
+        WECHAT_TOKEN=settings.wechat_token,
+        JOB_RETRY_INTERVALS=",".join(map(str, settings.job_retry_intervals)),
+        RELAY_POLL_SECONDS=str(settings.relay_poll_seconds),
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    return env
+
+
+class WorkerProcess:
+    """`python -m worker` in its own process, its log kept for the test's failure message."""
+
+    def __init__(self, settings: Settings, log_path: Path, name: str = "test-worker") -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - open for the process's lifetime
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker", "--name", f"{name}-{os.getpid()}-{time.monotonic_ns()}"],
+            cwd=PROJECT_ROOT, env=settings_env(settings), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # rq's warm shutdown
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, so a test can make Redis unreachable and bring it back."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _accepts(self.port), timeout=10, what="redis-server to start")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30, what: str = "condition", interval: float = 0.1):
+    """Poll `predicate` until it returns something true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
