@@ -91,17 +91,13 @@ class _TransactionLock(Lock):
                 if stored is not None and not isinstance(stored, bytes):
                     stored = self.redis.get_encoder().encode(stored)
                 if stored != expected_token:
-                    raise LockNotOwnedError(
-                        "Cannot release a lock that's no longer owned", lock_name=self.name
-                    )
+                    raise LockNotOwnedError("Cannot release a lock that's no longer owned", lock_name=self.name)
                 pipe.multi()
                 pipe.delete(self.name)
                 pipe.execute()
             except WatchError as exc:
                 # Someone took the key between our read and our delete: it is theirs now.
-                raise LockNotOwnedError(
-                    "The lock changed hands while releasing", lock_name=self.name
-                ) from exc
+                raise LockNotOwnedError("The lock changed hands while releasing", lock_name=self.name) from exc
 
 
 class _TimeoutHTTPAdapter(HTTPAdapter):
@@ -373,9 +369,7 @@ class GongzhiWeChatClient(WeChatClient):
         params["access_token"] = self._refresh_token_locked(stale_token=params.get("access_token"))
         marker = _RESENT_WITH_FRESH_TOKEN.set(True)
         try:
-            return self._request(
-                method=method, url_or_endpoint=url, result_processor=result_processor, **kwargs
-            )
+            return self._request(method=method, url_or_endpoint=url, result_processor=result_processor, **kwargs)
         finally:
             _RESENT_WITH_FRESH_TOKEN.reset(marker)
 

@@ -150,8 +150,12 @@ class Dialogue:
         drafts.clear(draft)  # committed together with the case, or not at all
         try:
             case, _created = submit_report(
-                uow, self.context.settings, resident=resident, report=report,
-                source=CaseSource.WECHAT, intake_key=intake_key,
+                uow,
+                self.context.settings,
+                resident=resident,
+                report=report,
+                source=CaseSource.WECHAT,
+                intake_key=intake_key,
             )
         except InvalidInput as exc:
             return f"还不能提交：{exc.message}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from types import TracebackType
-
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event

@@ -41,4 +41,3 @@ class ForbiddenTransition(GongzhiError):
     """A case cannot move from its status to the one asked for."""
 
     code = "forbidden_transition"
-

@@ -71,9 +71,7 @@ class Settings:
         if app_env == "production":
             missing = [name for name in PRODUCTION_REQUIRED if not env.get(name)]
             if missing:
-                raise ConfigError(
-                    "APP_ENV=production needs these settings, which are not set: " + ", ".join(missing)
-                )
+                raise ConfigError("APP_ENV=production needs these settings, which are not set: " + ", ".join(missing))
         values: dict[str, object] = {"app_env": app_env}
         for f in fields(cls):
             name = f.name.upper()

@@ -51,8 +51,14 @@ def resident(session: Session, openid: str = "oResident_f_0001") -> Resident:
     return person
 
 
-def case(session: Session, settings: Settings, *, grid: Grid | None = None, reporter: Resident | None = None,
-         status: CaseStatus = CaseStatus.REPORTED) -> Case:
+def case(
+    session: Session,
+    settings: Settings,
+    *,
+    grid: Grid | None = None,
+    reporter: Resident | None = None,
+    status: CaseStatus = CaseStatus.REPORTED,
+) -> Case:
     """A case placed directly in `status` (tests of the loop itself use the loop to get there)."""
     item = Case(
         number=next_case_number(session, settings.tz),

@@ -42,7 +42,10 @@ class WorkerProcess:
         self._log = open(log_path, "wb")  # noqa: SIM115 - open for the process's lifetime
         self.process = subprocess.Popen(
             [sys.executable, "-m", "worker", "--name", f"{name}-{os.getpid()}-{time.monotonic_ns()}"],
-            cwd=PROJECT_ROOT, env=settings_env(settings), stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def log(self) -> str:
@@ -81,7 +84,8 @@ class PrivateRedis:
         assert binary, "redis-server is not installed"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: _accepts(self.port), timeout=10, what="redis-server to start")
         return self

@@ -50,9 +50,7 @@ class WeChatSender:
 
     def post(self, body: str | bytes, **query_options):
         data = body.encode() if isinstance(body, str) else body
-        return self.client.post(
-            "/wechat", query_string=self.query(**query_options), data=data, content_type="text/xml"
-        )
+        return self.client.post("/wechat", query_string=self.query(**query_options), data=data, content_type="text/xml")
 
     def text(self, sender: str, content: str, **kw):
         return self.post(build("text", sender, Content=content, **kw))

@@ -55,9 +55,12 @@ def staff_create(
 
 
 @click.command("demo")
-def demo() -> None:
+@click.option("--force", is_flag=True, help="也在生产环境加载（演示账号的密码是公开的）")
+def demo(force: bool) -> None:
     """Load the demo district, catalogue and staff accounts (safe to run again)."""
     context = app_context()
+    if context.settings.is_production and not force:
+        raise click.ClickException("APP_ENV=production：演示数据带有公开密码的账号，拒绝加载（确需加载请加 --force）")
     with context.uow() as uow:
         summary = load_demo(uow.session, context.settings)
         uow.commit()

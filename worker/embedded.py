@@ -37,6 +37,7 @@ class ThreadDispatcher:
         self._idle = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def kick(self) -> None:
         with self._lock:
@@ -51,12 +52,19 @@ class ThreadDispatcher:
         self.kick()
         return self._idle.wait(timeout)
 
+    def close(self) -> None:
+        """Stop the thread after the job it is running."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.wait(timeout=self.settings.relay_poll_seconds)
             self._wake.clear()
             try:
-                while self._work_one():
+                while not self._stopping.is_set() and self._work_one():
                     pass
             except Exception:
                 log.exception("embedded job runner failed; trying again shortly")

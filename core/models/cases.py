@@ -65,9 +65,7 @@ class Case(Timestamped, Base):
     assignee: Mapped[StaffUser | None] = relationship(foreign_keys=[assignee_id])
     handler: Mapped[StaffUser | None] = relationship(foreign_keys=[handler_id])
     followers: Mapped[list[Resident]] = relationship(secondary=case_followers)
-    events: Mapped[list[CaseEvent]] = relationship(
-        back_populates="case", order_by="CaseEvent.id", passive_deletes=True
-    )
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id", passive_deletes=True)
 
 
 class CaseEvent(Base):

@@ -52,9 +52,7 @@ def _text(params: dict[str, Any], name: str, *, required: bool = False, label: s
 
 def _assignee(session: Session, params: dict[str, Any]) -> StaffUser:
     key = _text(params, "assignee", required=True, label="处置人（用户名或部门代码）")
-    person = session.scalar(
-        select(StaffUser).where((StaffUser.username == key) | (StaffUser.unit_code == key))
-    )
+    person = session.scalar(select(StaffUser).where((StaffUser.username == key) | (StaffUser.unit_code == key)))
     if person is None or not person.is_active:
         raise InvalidInput(f"处置人 {key} 不存在")
     return person
@@ -69,9 +67,7 @@ def _tier(params: dict[str, Any], default: Tier | None) -> Tier:
 
 
 def _accept(session: Session, case: Case, staff: StaffUser, params: dict[str, Any]) -> CaseEvent:
-    return case_loop.transition(
-        session, case, S.ACCEPTED, action="accept", staff=staff, note=_text(params, "note")
-    )
+    return case_loop.transition(session, case, S.ACCEPTED, action="accept", staff=staff, note=_text(params, "note"))
 
 
 def _reject(session: Session, case: Case, staff: StaffUser, params: dict[str, Any]) -> CaseEvent:

@@ -73,9 +73,7 @@ def _parse_row(line: int, cells: dict[str, str]) -> CatalogueRow:
     if parent_code is None:
         # A value here almost always means the parent column was left out by mistake.
         if tier_text or hours_text or standard:
-            raise _fail(
-                line, f"大类 {code} 不应填写处置层级、时限或结案标准；小类请填写上级编码（parent_code）"
-            )
+            raise _fail(line, f"大类 {code} 不应填写处置层级、时限或结案标准；小类请填写上级编码（parent_code）")
         return CatalogueRow(line, code, None, name, kind, None, None, None)
 
     if kind is None:

@@ -92,9 +92,7 @@ def load_demo(session: Session, settings: Settings) -> DemoSummary:
             add.staff(f"demo-station-{s}-{c}", f"{name}工作站", Role.COMMUNITY_STATION, community)
             add.staff(f"demo-leader-{s}-{c}", f"{name}网格长", Role.GRID_LEADER, community)
             for g, (ordinal, grid_box) in enumerate(zip(GRID_ORDINALS, _split(box, 3, axis=0), strict=True), start=1):
-                grid = add.grid(
-                    f"{community.code}{g:03d}", name + ordinal, GridLevel.GRID, community, grid_box
-                )
+                grid = add.grid(f"{community.code}{g:03d}", name + ordinal, GridLevel.GRID, community, grid_box)
                 add.staff(f"demo-worker-{s}-{c}-{g}", f"{grid.name}网格员", Role.GRID_WORKER, grid)
                 for fx, fy in SPOT_POSITIONS:
                     serial += 1
@@ -103,9 +101,7 @@ def load_demo(session: Session, settings: Settings) -> DemoSummary:
     for unit_code, unit_name in DEPARTMENTS:
         add.staff(f"demo-dept-{unit_code.lower()}", unit_name, Role.DEPARTMENT, None, unit_code)
     add.staff("demo-committee", "评审委员（示范）", Role.COMMITTEE, None)
-    add.summary.categories_added, add.summary.categories_updated = load_catalogue(
-        session, settings.catalogue_file
-    )
+    add.summary.categories_added, add.summary.categories_updated = load_catalogue(session, settings.catalogue_file)
     session.flush()
     return add.summary
 

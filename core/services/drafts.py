@@ -24,9 +24,7 @@ def lock_draft(session: Session, resident: Resident, ttl_seconds: int) -> Report
     A draft silent for longer than `ttl_seconds` starts over empty.
     """
     insert_or_ignore(session, ReportDraft, {"resident_id": resident.id, "report": {}, "replies": {}}, ["resident_id"])
-    draft = session.scalars(
-        select(ReportDraft).where(ReportDraft.resident_id == resident.id).with_for_update()
-    ).one()
+    draft = session.scalars(select(ReportDraft).where(ReportDraft.resident_id == resident.id).with_for_update()).one()
     session.refresh(draft)
     if draft.updated_at < utcnow() - timedelta(seconds=ttl_seconds):
         clear(draft)

@@ -39,9 +39,7 @@ JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 
 @pytest.fixture
 def wechat_settings(fake_wechat: FakeWeChatAPI) -> Settings:
-    return Settings(
-        wechat_api_base=fake_wechat.base_url, wechat_timeout_seconds=TIMEOUT, wechat_max_retries=RETRIES
-    )
+    return Settings(wechat_api_base=fake_wechat.base_url, wechat_timeout_seconds=TIMEOUT, wechat_max_retries=RETRIES)
 
 
 @pytest.fixture
@@ -240,9 +238,7 @@ def test_an_unknown_login_code_and_a_reused_one_are_refused(
 # --- media --------------------------------------------------------------------------------------
 
 
-def test_media_download_returns_the_registered_bytes(
-    client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI
-) -> None:
+def test_media_download_returns_the_registered_bytes(client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI) -> None:
     fake_wechat.add_media("media-1", JPEG, "image/jpeg")
 
     response = client.media.download("media-1")
@@ -252,9 +248,7 @@ def test_media_download_returns_the_registered_bytes(
     assert 'filename="media-1.jpg"' in response.headers["Content-disposition"]
 
 
-def test_media_download_of_an_unknown_id_raises_40007(
-    client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI
-) -> None:
+def test_media_download_of_an_unknown_id_raises_40007(client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI) -> None:
     with pytest.raises(WeChatClientException) as raised:
         client.media.download("no-such-media")
     assert raised.value.errcode == 40007
@@ -300,9 +294,7 @@ def test_a_slow_get_gives_up_within_the_retry_budget(
 # --- retries ------------------------------------------------------------------------------------
 
 
-def test_a_get_answered_503_is_retried_and_succeeds(
-    client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI
-) -> None:
+def test_a_get_answered_503_is_retried_and_succeeds(client: GongzhiWeChatClient, fake_wechat: FakeWeChatAPI) -> None:
     fake_wechat.add_media("media-1", JPEG)
     client.access_token  # noqa: B018
     fake_wechat.fail_next(RETRIES, status=503, path=MEDIA)
@@ -340,9 +332,7 @@ def test_a_post_that_cannot_connect_fails_saying_it_never_arrived(redis_client: 
     with socket.socket() as sock:  # a port with nobody listening
         sock.bind(("127.0.0.1", 0))
         dead_base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    client = make_wechat_client(
-        Settings(wechat_api_base=dead_base, wechat_timeout_seconds=TIMEOUT), redis_client
-    )
+    client = make_wechat_client(Settings(wechat_api_base=dead_base, wechat_timeout_seconds=TIMEOUT), redis_client)
     client.session.set(client.access_token_key, "preset-token", 7200)
     client.session.set(client.access_token_expires_at_key, int(time.time()) + 7200)
 

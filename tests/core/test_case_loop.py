@@ -28,8 +28,9 @@ DESIGN_TABLE = {
 ALL_MOVES = [(a, b, b in DESIGN_TABLE[a]) for a in CaseStatus for b in CaseStatus]
 
 
-@pytest.mark.parametrize(("from_status", "to_status", "allowed"), ALL_MOVES,
-                         ids=[f"{a.value}->{b.value}" for a, b, _ in ALL_MOVES])
+@pytest.mark.parametrize(
+    ("from_status", "to_status", "allowed"), ALL_MOVES, ids=[f"{a.value}->{b.value}" for a, b, _ in ALL_MOVES]
+)
 def test_every_move_of_the_table(session, settings, from_status, to_status, allowed):
     case = factories.case(session, settings, status=from_status)
     session.commit()

@@ -178,7 +178,5 @@ def test_category_tree_lists_majors_and_children_in_file_order(session) -> None:
         "closing_standard": "垃圾清理干净，地面无残留",
     }
     public = next(major for major in tree if major["name"] == "公用设施")
-    assert [child["code"] for child in public["children"]] == sorted(
-        child["code"] for child in public["children"]
-    )
+    assert [child["code"] for child in public["children"]] == sorted(child["code"] for child in public["children"])
     assert "路灯不亮" in [child["name"] for child in public["children"]]

@@ -65,8 +65,11 @@ def test_reports_survive_a_redis_outage(settings, clean_database, fake_wechat, p
             return photo if photo.status != PhotoStatus.PENDING else None
 
     assert wait_until(photo_done, timeout=30, what="the photo job after the outage").status == PhotoStatus.READY
-    [message] = wait_until(lambda: fake_wechat.calls("/cgi-bin/message/custom/send"), timeout=30,
-                           what="the acceptance message after the outage")
+    [message] = wait_until(
+        lambda: fake_wechat.calls("/cgi-bin/message/custom/send"),
+        timeout=30,
+        what="the acceptance message after the outage",
+    )
     assert message.json["touser"] == "oOutage_2" and numbers[1] in message.json["text"]["content"]
     with clean_database.session() as s:
         assert s.scalars(select(OutboxMessage).where(OutboxMessage.relayed_at.is_(None))).all() == []

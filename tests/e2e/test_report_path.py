@@ -43,7 +43,8 @@ def test_a_wechat_report_is_stored_processed_accepted_and_the_resident_told(
     database = app.extensions["gongzhi"].database
     [photo] = wait_until(
         lambda: [p for p in photos_of(database, number) if p.status != PhotoStatus.PENDING],
-        timeout=30, what="the worker to process the photo",
+        timeout=30,
+        what="the worker to process the photo",
     )
     assert photo.status == PhotoStatus.READY, photo.error
     stored = Image.open(Path(settings.media_dir) / photo.path)
@@ -59,8 +60,9 @@ def test_a_wechat_report_is_stored_processed_accepted_and_the_resident_told(
     assert created.exit_code == 0, created.output
     token = client.post("/api/v1/staff/token", json={"username": "center", "password": "center-pass-1"})
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
-    accepted = client.post(f"/api/v1/staff/cases/{number}/actions", json={"action": "accept", "note": "已核实"},
-                           headers=headers)
+    accepted = client.post(
+        f"/api/v1/staff/cases/{number}/actions", json={"action": "accept", "note": "已核实"}, headers=headers
+    )
     assert accepted.status_code == 200, accepted.get_json()
 
     def messages_to_resident():

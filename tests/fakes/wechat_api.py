@@ -307,9 +307,7 @@ class FakeWeChatAPI:
             raise ValueError(f"unknown failure kind {kind!r}")
         with self._lock:
             self._state.random_failure = (
-                _RandomFailure(ratio, random.Random(seed), kind, path, status, errcode, delay)
-                if ratio
-                else None
+                _RandomFailure(ratio, random.Random(seed), kind, path, status, errcode, delay) if ratio else None
             )
 
     def issued_tokens(self) -> list[str]:
@@ -351,9 +349,7 @@ class FakeWeChatAPI:
         else:
             handler = self._routes.get((request.method, request.path))
             if handler is None:
-                response = _json(
-                    {"errcode": 404, "errmsg": f"fake WeChat has no {request.method} {request.path}"}, 404
-                )
+                response = _json({"errcode": 404, "errmsg": f"fake WeChat has no {request.method} {request.path}"}, 404)
             else:
                 response = handler(request)
         answered = None
@@ -512,9 +508,7 @@ class FakeWeChatAPI:
                 )
             elif action == ("POST", "/_fake/fail_ratio"):
                 options = {k: body[k] for k in ("path", "status", "errcode", "delay") if k in body}
-                self.fail_ratio(
-                    float(body["ratio"]), int(body["seed"]), body.get("kind", "errcode"), **options
-                )
+                self.fail_ratio(float(body["ratio"]), int(body["seed"]), body.get("kind", "errcode"), **options)
             else:
                 return _json({"error": f"no control {request.method} {request.path}"}, 404)
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
@@ -549,9 +543,7 @@ class FakeWeChatRemote:
         self._post("media", body)
 
     def add_login_code(self, code: str, openid: str, session_key: str, unionid: str | None = None) -> None:
-        self._post(
-            "login_codes", {"code": code, "openid": openid, "session_key": session_key, "unionid": unionid}
-        )
+        self._post("login_codes", {"code": code, "openid": openid, "session_key": session_key, "unionid": unionid})
 
     def calls(self, path: str | None = None) -> list[Call]:
         params = {"path": path} if path is not None else None

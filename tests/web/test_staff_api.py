@@ -48,8 +48,9 @@ def test_staff_see_only_their_own_area(app, client):
     assert other["cases"] == []
     hidden = client.get(f"/api/v1/staff/cases/{number}", headers=token(client, "other-street"))
     assert hidden.status_code == 404
-    acting = client.post(f"/api/v1/staff/cases/{number}/actions", json={"action": "accept"},
-                         headers=token(client, "other-street"))
+    acting = client.post(
+        f"/api/v1/staff/cases/{number}/actions", json={"action": "accept"}, headers=token(client, "other-street")
+    )
     assert acting.status_code == 404
 
 
@@ -81,7 +82,14 @@ def test_the_whole_loop_through_the_api(app, client):
     assert closed.get_json()["case"]["status_label"] == "已办结"
     timeline = client.get(f"/api/v1/staff/cases/{number}", headers=center).get_json()["timeline"]
     assert [e["action"] for e in timeline] == [
-        "report", "accept", "dispatch", "handle", "rework", "handle", "verify", "close"
+        "report",
+        "accept",
+        "dispatch",
+        "handle",
+        "rework",
+        "handle",
+        "verify",
+        "close",
     ]
     with app.extensions["gongzhi"].database.session() as s:
         events = s.scalars(select(CaseEvent).where(CaseEvent.action != "report")).all()
@@ -97,8 +105,7 @@ def test_unknown_action_and_bad_bodies_are_clear_400s(app, client):
     assert unknown.status_code == 400 and "未知操作" in unknown.get_json()["error"]["message"]
     assert client.post(url, json=["accept"], headers=center).status_code == 400
     assert client.post(url, data="{", content_type="application/json", headers=center).status_code == 400
-    missing = client.post("/api/v1/staff/cases/GZ20990101-000001/actions", json={"action": "accept"},
-                          headers=center)
+    missing = client.post("/api/v1/staff/cases/GZ20990101-000001/actions", json={"action": "accept"}, headers=center)
     assert missing.status_code == 404
     reject = client.post(url, json={"action": "reject"}, headers=center)
     assert reject.status_code == 400

@@ -1,0 +1,52 @@
+"""Settings from the environment: defaults for a newcomer, and production refusing to start half-set."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import ConfigError
+from core.settings import PRODUCTION_REQUIRED, REAL_WECHAT_API_BASE, Settings
+
+
+def test_defaults_are_the_embedded_setup():
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("instance/gongzhi.sqlite3")
+    assert settings.redis_url is None
+    assert settings.wechat_api_base == REAL_WECHAT_API_BASE
+    assert settings.timezone == "Asia/Shanghai"
+
+
+def test_values_are_read_and_typed():
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "WECHAT_API_BASE": "http://127.0.0.1:9999",
+            "WECHAT_TIMEOUT_SECONDS": "2.5",
+            "WECHAT_MAX_RETRIES": "4",
+            "JOB_RETRY_INTERVALS": "1, 5,30",
+            "DATABASE_URL": "",  # empty means unset
+        }
+    )
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.wechat_api_base == "http://127.0.0.1:9999/"
+    assert (settings.wechat_timeout_seconds, settings.wechat_max_retries) == (2.5, 4)
+    assert settings.job_retry_intervals == (1, 5, 30)
+    assert settings.database_url.startswith("sqlite:///")
+
+
+def test_production_names_every_missing_setting():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "s3cret", "REDIS_URL": "redis://x"})
+    message = raised.value.message
+    for name in PRODUCTION_REQUIRED:
+        assert (name in message) == (name not in ("SECRET_KEY", "REDIS_URL")), name
+
+
+def test_production_with_everything_set_starts():
+    env = {name: "x" for name in PRODUCTION_REQUIRED} | {"APP_ENV": "production"}
+    assert Settings.from_env(env).is_production
+
+
+def test_a_wrong_time_zone_is_refused():
+    with pytest.raises(ConfigError, match="TIMEZONE"):
+        Settings.from_env({"TIMEZONE": "Mars/Olympus"})
