@@ -108,3 +108,26 @@ def test_a_broken_image_fails_with_a_reason_and_a_ready_photo_is_left_alone(sess
     assert len(fake_wechat.calls("/cgi-bin/media/get")) == 2  # the second run of `good` fetched nothing
     session.expire_all()
     assert session.get(Photo, broken.id).error == "图片已损坏或不是图片"
+
+
+def test_a_resident_out_of_reach_is_recorded_not_retried(session, job_runtime, fake_wechat):
+    _, event = accepted_case_event(session, job_runtime.settings)
+    fake_wechat.fail_next(1, errcode=45015, path="/cgi-bin/message/custom/send")
+    assert notify_case_event(event.id) == 0
+    assert notify_case_event(event.id) == 0  # a rerun does not try again
+    assert len(sends(fake_wechat)) == 1
+    session.expire_all()
+    note = session.scalar(select(Notification))
+    assert note.status == NotificationStatus.FAILED and "48 小时" in note.error
+
+
+def test_a_send_that_timed_out_is_not_sent_again(session, job_runtime, fake_wechat):
+    settings = job_runtime.settings.replace(wechat_timeout_seconds=0.3)
+    runtime.install(Runtime(settings=settings, database=job_runtime.database, redis=job_runtime.redis))
+    _, event = accepted_case_event(session, settings)
+    fake_wechat.fail_next(1, delay=1.0, path="/cgi-bin/message/custom/send")
+    assert notify_case_event(event.id) == 0
+    assert notify_case_event(event.id) == 0
+    assert len(sends(fake_wechat)) == 1
+    session.expire_all()
+    assert session.scalar(select(Notification)).status == NotificationStatus.FAILED

@@ -7,7 +7,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from wechatpy.exceptions import WeChatClientException
 
+from bot.client import WeChatTransportError
 from core.glossary import NotificationStatus
 from core.models import CaseEvent, Notification, Resident
 from core.models.base import utcnow
@@ -17,6 +19,12 @@ from worker import runtime
 log = logging.getLogger(__name__)
 
 CHANNEL_CUSTOMER_SERVICE = "oa_custom"  # the official account's customer-service message
+# WeChat's answers that no retry can change.
+UNDELIVERABLE = {
+    43004: "居民已取消关注",
+    45015: "超过 48 小时未互动，客服消息无法送达",
+    40003: "openid 无效",
+}
 
 
 def _notification_for(session: Session, event: CaseEvent, resident: Resident, content: str) -> Notification:
@@ -39,6 +47,13 @@ def _notification_for(session: Session, event: CaseEvent, resident: Resident, co
         assert found is not None
     session.commit()
     return found
+
+
+def _settle(session: Session, note: Notification, exc: Exception, *, final: bool, reason: str) -> None:
+    """Record a failed send: failed for good (visible to staff), or pending for the job's retry."""
+    note.status = NotificationStatus.FAILED if final else NotificationStatus.PENDING
+    note.error = (f"{reason}：{exc}" if final else str(exc))[:500]
+    session.commit()
 
 
 def notify_case_event(event_id: int, case_id: int | None = None) -> int:
@@ -72,11 +87,18 @@ def notify_case_event(event_id: int, case_id: int | None = None) -> int:
             session.commit()
             try:
                 rt.wechat.message.send_text(resident.openid, content)
-            except Exception as exc:
-                note.status = NotificationStatus.PENDING
-                note.error = str(exc)[:500]
-                session.commit()
-                raise
+            except WeChatTransportError as exc:
+                # A timeout or 5xx after the request went out: it may have arrived, so never resend.
+                _settle(session, note, exc, final=exc.may_have_reached_server, reason="发送结果未知，为免重复未再发送")
+                if not exc.may_have_reached_server:
+                    raise
+                continue
+            except WeChatClientException as exc:
+                final = exc.errcode in UNDELIVERABLE
+                _settle(session, note, exc, final=final, reason=UNDELIVERABLE.get(exc.errcode, ""))
+                if not final:
+                    raise
+                continue
             note.status = NotificationStatus.SENT
             note.sent_at = utcnow()
             note.error = None
