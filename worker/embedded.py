@@ -26,8 +26,9 @@ def run_job(dotted: str, kwargs: dict) -> None:
 class ThreadDispatcher:
     """Runs outbox work in one daemon thread, off the request path, with the same retries as rq.
 
-    A row is marked relayed only when its job has finished (or used up its tries), so work
-    left by a stopped process runs when the app starts again.
+    A failed job waits out its retry interval while later jobs run. A row is marked relayed only
+    when its job has finished (or used up its tries), so work left by a stopped process runs when
+    the app starts again.
     """
 
     def __init__(self, database: Database, settings: Settings) -> None:
@@ -38,6 +39,9 @@ class ThreadDispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # Retry bookkeeping lives in memory: after a restart every pending job simply runs again.
+        self._tries: dict[int, int] = {}
+        self._not_before: dict[int, float] = {}
 
     def kick(self) -> None:
         with self._lock:
@@ -72,21 +76,29 @@ class ThreadDispatcher:
             self._idle.set()
 
     def _work_one(self) -> bool:
+        """Run the oldest job that is due; False when none is (a failed one waits out its interval)."""
+        now = time.monotonic()
         with self.database.session() as session:
-            row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.relayed_at.is_(None)).order_by(OutboxMessage.id).limit(1)
-            ).first()
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.relayed_at.is_(None)).order_by(OutboxMessage.id).limit(100)
+            ).all()
+            row = next((r for r in rows if self._not_before.get(r.id, 0) <= now), None)
             if row is None:
                 return False
             route = route_for(row)
-            intervals = (0, *self.settings.job_retry_intervals)
-            for attempt, delay in enumerate(intervals, start=1):
-                time.sleep(delay)
-                try:
-                    run_job(route.job, dict(row.payload))
-                    break
-                except Exception:
-                    log.exception("job %s for outbox row %s failed (try %s)", route.job, row.id, attempt)
+            try:
+                run_job(route.job, dict(row.payload))
+            except Exception:
+                tries = self._tries.get(row.id, 0) + 1
+                self._tries[row.id] = tries
+                log.exception("job %s for outbox row %s failed (try %s)", route.job, row.id, tries)
+                intervals = self.settings.job_retry_intervals
+                if tries <= len(intervals):
+                    self._not_before[row.id] = now + intervals[tries - 1]
+                    return True
+                log.error("job %s for outbox row %s failed for good after %s tries", route.job, row.id, tries)
+            self._tries.pop(row.id, None)
+            self._not_before.pop(row.id, None)
             outbox.mark_relayed(row)
             session.commit()
             return True

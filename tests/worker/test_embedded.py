@@ -50,3 +50,29 @@ def test_jobs_run_off_the_request_thread_without_redis(settings, clean_database,
     assert workers and workers[0] is not threading.current_thread()
     dispatcher.close()
     app.extensions["gongzhi"].database.dispose()
+
+
+def test_a_failing_job_waits_its_turn_without_holding_up_the_others(settings, clean_database, fake_wechat):
+    import wsgi
+
+    settings = settings.replace(redis_url=None, wechat_api_base=fake_wechat.base_url, job_retry_intervals=(30,))
+    app = wsgi.create_app(settings)
+    dispatcher = app.extensions["gongzhi"].dispatcher
+    wechat = WeChatSender(app.test_client(), settings.wechat_token)
+    fake_wechat.add_media("later-ok", images.small_png(), "image/png")
+    fake_wechat.fail_next(1, errcode=-1, path="/cgi-bin/media/get")  # the first photo's first try fails
+
+    for openid, media in [("oFirst", "first-photo"), ("oSecond", "later-ok")]:
+        wechat.image(openid, media)
+        wechat.location(openid, 31.77, 117.30, "方兴大道")
+        wechat.text(openid, "提交")
+
+    def second_ready():
+        with clean_database.session() as s:
+            return s.scalar(select(Photo).where(Photo.wechat_media_id == "later-ok")).status == PhotoStatus.READY
+
+    wait_until(second_ready, timeout=10, what="the second photo while the first waits for its retry")
+    with clean_database.session() as s:
+        assert s.scalar(select(Photo).where(Photo.wechat_media_id == "first-photo")).status == PhotoStatus.PENDING
+    dispatcher.close()
+    app.extensions["gongzhi"].database.dispose()
