@@ -31,4 +31,7 @@ class Backends:
 
 
 def detect() -> Backends:
+    """The real services where they answer; TEST_BACKENDS=standins forces SQLite and fakeredis."""
+    if os.environ.get("TEST_BACKENDS") == "standins":
+        return Backends(real_postgres=False, real_redis=False)
     return Backends(real_postgres=reachable("127.0.0.1", 5432), real_redis=reachable(REDIS_HOST, REDIS_PORT))
