@@ -4,12 +4,13 @@ from core.models.base import Base
 from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
 from core.models.catalogue import Category
 from core.models.drafts import ReportDraft
-from core.models.media import Photo
+from core.models.media import Attachment, Photo
 from core.models.messaging import Notification, OutboxMessage
 from core.models.people import Resident, StaffUser
 from core.models.places import Checkpoint, Grid
 
 __all__ = [
+    "Attachment",
     "Base",
     "Case",
     "CaseEvent",

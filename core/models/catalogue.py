@@ -22,6 +22,8 @@ class Category(Base):
     default_tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, 16))
     time_limit_hours: Mapped[int | None]
     closing_standard: Mapped[str | None] = mapped_column(Text)
+    # Words residents use for it, space-separated, for suggesting a category from a description.
+    keywords: Mapped[str | None] = mapped_column(Text)
     sort_order: Mapped[int] = mapped_column(default=0)
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])

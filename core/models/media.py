@@ -1,4 +1,4 @@
-"""Photos of cases: fetched or uploaded, then processed by the worker."""
+"""Photos and other attachments (voice, video) of cases: fetched or uploaded, then stored by the worker."""
 
 from __future__ import annotations
 
@@ -28,3 +28,20 @@ class Photo(Timestamped, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
+
+
+class Attachment(Timestamped, Base):
+    """A voice or video message attached to a case, stored as WeChat sent it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # voice, video
+    wechat_media_id: Mapped[str | None] = mapped_column(String(128))
+    format: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, 16), default=PhotoStatus.PENDING)
+    path: Mapped[str | None] = mapped_column(String(256))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)

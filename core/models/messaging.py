@@ -42,3 +42,7 @@ class Notification(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # Template messages: WeChat's msgid, and what its TEMPLATESENDJOBFINISH event said of delivery.
+    wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None]
