@@ -1,0 +1,157 @@
+"""What a resident may do with their own cases: list them, look one up, read its timeline, rate it, reopen it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import case_loop
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.glossary import CaseStatus, Tier
+from core.models import Case, CaseEvent, Resident, case_followers
+from core.models.base import utcnow
+
+S = CaseStatus
+REOPEN_WINDOW = timedelta(days=7)
+COMMENT_MAX = 500
+
+# Fixed, resident-safe words for moves whose staff note stays inside; without them a resident would
+# see "处理中" twice with no idea why.
+_FIXED_TEXT = {
+    "reassign": "已转交其他处置人",
+    "rework": "核查未通过，重新处置",
+    "reopen": "群众反映问题未解决，已重新派遣",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the timeline as a resident sees it."""
+
+    at: datetime
+    status_label: str
+    text: str
+
+
+def _is_own(case: Case, resident: Resident) -> bool:
+    return case.reporter_id == resident.id or resident in case.followers
+
+
+def _own_case(session: Session, resident: Resident, number: str, *, lock: bool = False) -> Case:
+    if not isinstance(number, str) or not number.strip():
+        raise InvalidInput("请输入案件编号，例如 GZ20261121-000001")
+    wanted = number.strip().upper()
+    query = select(Case).where(Case.number == wanted)
+    if lock:
+        # A double tap sends two ratings or two reopens at once; the row lock makes the second wait
+        # and then see the first one's status (populate_existing re-reads what the session held).
+        query = query.with_for_update().execution_options(populate_existing=True)
+    case = session.scalar(query)
+    # One message for "no such case" and "someone else's case": a resident must not learn it exists.
+    if case is None or not _is_own(case, resident):
+        raise NotFound(f"未找到案件 {wanted}，请核对编号")
+    return case
+
+
+def my_cases(session: Session, resident: Resident, limit: int = 5) -> list[Case]:
+    """The resident's cases — reported or followed by them — newest first, at most `limit`."""
+    followed = select(case_followers.c.case_id).where(case_followers.c.resident_id == resident.id)
+    query = (
+        select(Case)
+        .where(or_(Case.reporter_id == resident.id, Case.id.in_(followed)))
+        # id breaks ties between cases made within the same instant.
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(max(limit, 0))
+    )
+    return list(session.scalars(query))
+
+
+def find_own_case(session: Session, resident: Resident, number: str) -> Case:
+    """The case `number` (any letter case, spaces ignored) if the resident reported or follows it.
+
+    Raises NotFound with the same message whether the case is missing or belongs to someone else.
+    """
+    return _own_case(session, resident, number)
+
+
+def _resident_text(event: CaseEvent) -> str:
+    data = event.data or {}
+    if event.action == "reject":
+        # The reason is written for the resident: DESIGN.md has rejections carry one.
+        return f"理由：{event.note}" if event.note else ""
+    if event.action == "duplicate":
+        original = data.get("original")
+        return f"与案件 {original} 为同一问题，请关注该案件进展" if original else ""
+    if event.action == "escalate":
+        try:
+            return f"已上报至{Tier(data.get('tier')).label}"
+        except ValueError:
+            return ""
+    # Every other note may name staff or hold internal remarks, so it never reaches a resident.
+    return _FIXED_TEXT.get(event.action, "")
+
+
+def resident_timeline(case: Case) -> list[TimelineEntry]:
+    """The case's timeline, oldest first, with only what a resident may read."""
+    return [TimelineEntry(event.created_at, event.to_status.label, _resident_text(event)) for event in case.events]
+
+
+def _comment(value: str | None, label: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label}必须是文字")
+    value = value.strip()
+    if len(value) > COMMENT_MAX:
+        raise InvalidInput(f"{label}最多 {COMMENT_MAX} 字")
+    return value
+
+
+def evaluate(session: Session, resident: Resident, number: str, rating: int, comment: str = "") -> CaseEvent:
+    """Rate a closed case 1–5 with an optional comment: once, and only by the person who reported it."""
+    case = _own_case(session, resident, number, lock=True)
+    # Only the reporter: 群众满意率 counts one rating per report, from the person who raised it.
+    # Followers joined later (or through a merged duplicate) and may only say "not fixed".
+    if case.reporter_id != resident.id:
+        raise Forbidden("只有反映人本人可以评价此案件")
+    if case.status == S.EVALUATED or case.rating is not None:
+        raise InvalidInput(f"案件 {case.number} 已评价过，感谢您的反馈")
+    if case.status != S.CLOSED:
+        raise InvalidInput(f"案件 {case.number} 当前为「{case.status.label}」，办结后才能评价")
+    # bool is an int in Python; True must not pass as a rating of 1.
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise InvalidInput("评分请选择 1 到 5 之间的整数，5 为最满意")
+    text = _comment(comment, "评价内容")
+    case.rating = rating
+    case.rating_comment = text or None
+    return case_loop.transition(
+        session, case, S.EVALUATED, action="evaluate", resident=resident, note=text, data={"rating": rating}
+    )
+
+
+def _last_closed_at(case: Case) -> datetime | None:
+    # The loop stamps closed_at only on the first close; after a reopen and a second close the
+    # window must run from the latest close, which the timeline records.
+    closes = [event.created_at for event in case.events if event.to_status == S.CLOSED]
+    return max(closes) if closes else case.closed_at
+
+
+def reopen(
+    session: Session, resident: Resident, number: str, reason: str = "", now: datetime | None = None
+) -> CaseEvent:
+    """没修好 (not fixed): send a closed case back to its assignee within 7 days of closing; reporter or follower."""
+    case = _own_case(session, resident, number, lock=True)
+    if case.status != S.CLOSED:
+        raise InvalidInput(f"案件 {case.number} 当前为「{case.status.label}」，只有已办结的案件可以反映没修好")
+    text = _comment(reason, "原因")
+    now = now or utcnow()
+    closed_at = _last_closed_at(case)
+    if closed_at is None or now - closed_at > REOPEN_WINDOW:
+        raise InvalidInput(f"案件 {case.number} 办结已超过 7 天，不能再反映没修好；如问题仍在，请重新上报")
+    # Assignee and tier stay: the same people fix what they left unfixed, with a fresh time limit.
+    if case.category is not None and case.category.time_limit_hours:
+        case.deadline_at = now + timedelta(hours=case.category.time_limit_hours)
+    return case_loop.transition(session, case, S.DISPATCHED, action="reopen", resident=resident, note=text)
