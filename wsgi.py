@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from bot.cli import create_cli as wechat_cli
 from bot.views import create_blueprint as wechat_blueprint
 from core.errors import ConfigError
 from core.settings import Settings
@@ -21,4 +22,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     context = build_context(settings)
     app = create_web_app(context)
     app.register_blueprint(wechat_blueprint(context))
+    app.cli.add_command(wechat_cli(context))
     return app

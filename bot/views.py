@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
-from wechatpy.replies import TextReply
 
 from bot.dialogue import Dialogue
 from bot.protocol import Refused, check_request, read_message, render_reply
+from bot.replies import text_reply
 from core.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ def create_blueprint(context: AppContext) -> Blueprint:
         text = dialogue.answer(message)
         if not text:
             return Response("success", mimetype="text/plain")
-        reply = TextReply(message=message, content=text).render()
-        return Response(render_reply(settings, request.args, reply), mimetype="application/xml")
+        return Response(render_reply(settings, request.args, text_reply(message, text)), mimetype="application/xml")
 
     return blueprint

@@ -29,13 +29,15 @@ ALLOWED: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.DUPLICATE: frozenset(),
 }
 
-# When a case first enters a status, the moment is kept on the case for the figures.
+# When a case first enters a status, the moment is kept on the case for the figures; closing is
+# stamped every time, since a reopened case counts (and may be reopened again) from its last close.
 _STAMPS = {
     S.ACCEPTED: "accepted_at",
     S.DISPATCHED: "dispatched_at",
     S.HANDLED: "handled_at",
     S.CLOSED: "closed_at",
 }
+_RESTAMPED = {S.CLOSED}
 
 
 def can_move(from_status: CaseStatus, to_status: CaseStatus) -> bool:
@@ -91,7 +93,7 @@ def transition(
     now = utcnow()
     case.status = to_status
     stamp = _STAMPS.get(to_status)
-    if stamp and getattr(case, stamp) is None:
+    if stamp and (getattr(case, stamp) is None or to_status in _RESTAMPED):
         setattr(case, stamp, now)
     event = CaseEvent(
         case=case,

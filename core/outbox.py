@@ -14,6 +14,7 @@ from core.models.base import utcnow
 
 # Topics, the one place their names are spelled.
 PHOTO_FETCH = "photo.fetch"
+ATTACHMENT_FETCH = "attachment.fetch"
 CASE_STATUS_CHANGED = "case.status_changed"
 
 

@@ -22,35 +22,59 @@ def sample(name: str) -> str:
     return (DATA / f"{name}.xml").read_text(encoding="utf-8")
 
 
+def _element(name: str, value) -> str:
+    if isinstance(value, dict):
+        return f"<{name}>" + "".join(_element(k, v) for k, v in value.items()) + f"</{name}>"
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
 def build(msg_type: str, sender: str, *, msg_id: int | None = None, create_time: int | None = None, **fields) -> str:
-    """A callback body of `msg_type` from `sender`; events carry no MsgId."""
+    """A callback body of `msg_type` from `sender`; events carry no MsgId; dict values nest."""
     parts = [
         f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>",
         f"<FromUserName><![CDATA[{sender}]]></FromUserName>",
         f"<CreateTime>{create_time or int(time.time())}</CreateTime>",
         f"<MsgType><![CDATA[{msg_type}]]></MsgType>",
     ]
-    for name, value in fields.items():
-        parts.append(f"<{name}>{escape(str(value))}</{name}>")
+    parts.extend(_element(name, value) for name, value in fields.items())
     if msg_type != "event":
         parts.append(f"<MsgId>{msg_id or next(_msg_ids)}</MsgId>")
     return "<xml>" + "".join(parts) + "</xml>"
 
 
 class WeChatSender:
-    """Sends signed callbacks to a Flask test client (or anything with .get/.post of that shape)."""
+    """Sends signed callbacks to a Flask test client, in plain mode or, given `safe`, in safe mode."""
 
-    def __init__(self, client, token: str) -> None:
+    def __init__(self, client, token: str, safe=None) -> None:
         self.client = client
         self.token = token
+        self.safe = safe  # a tests.wechat_crypto.SafeMode
+
+    @classmethod
+    def for_settings(cls, client, settings) -> WeChatSender:
+        """A sender in safe mode when the settings have an EncodingAESKey."""
+        from tests.wechat_crypto import SafeMode
+
+        safe = None
+        if settings.wechat_encoding_aes_key:
+            safe = SafeMode(settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id)
+        return cls(client, settings.wechat_token, safe)
 
     def query(self, *, timestamp: int | None = None, token: str | None = None, **extra) -> dict[str, str]:
         ts, nonce = str(timestamp or int(time.time())), "n0nce42"
         return {"signature": sign(token or self.token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
     def post(self, body: str | bytes, **query_options):
+        query = self.query(**query_options)
+        if self.safe is not None and isinstance(body, str):
+            body, msg_signature = self.safe.envelope(body, query["timestamp"], query["nonce"])
+            query.update(encrypt_type="aes", msg_signature=msg_signature)
         data = body.encode() if isinstance(body, str) else body
-        return self.client.post("/wechat", query_string=self.query(**query_options), data=data, content_type="text/xml")
+        response = self.client.post("/wechat", query_string=query, data=data, content_type="text/xml")
+        if self.safe is not None and response.status_code == 200 and response.get_data() != b"success":
+            # Read the reply as WeChat would: verify and decrypt it, then hand the plain XML on.
+            response.set_data(self.safe.open_reply(response.get_data(as_text=True)).encode())
+        return response
 
     def text(self, sender: str, content: str, **kw):
         return self.post(build("text", sender, Content=content, **kw))
@@ -60,6 +84,9 @@ class WeChatSender:
 
     def location(self, sender: str, lat: float, lng: float, label: str = "", **kw):
         return self.post(build("location", sender, Location_X=lat, Location_Y=lng, Scale=16, Label=label, **kw))
+
+    def event(self, sender: str, event: str, **fields):
+        return self.post(build("event", sender, Event=event, **fields))
 
 
 def reply_text(response) -> str | None:

@@ -16,6 +16,7 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo"),
+    outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment"),
     outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
 }
 

@@ -1,4 +1,4 @@
-"""Intake: a resident's report becomes a case, with its photos queued for the worker."""
+"""Intake: a resident's report becomes a case, with its photos and attachments queued for the worker."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core import case_loop, outbox
-from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
-from core.models import Case, Category, Checkpoint, Photo, Resident
+from core.models import Attachment, Case, Category, Checkpoint, Photo, Resident
 from core.numbering import next_case_number
 from core.settings import Settings
+from core.text import clean
 
 MAX_PHOTOS = 9
+MAX_ATTACHMENTS = 9
 MAX_DESCRIPTION = 2000
 
 
@@ -32,12 +34,21 @@ class ReportInput:
     checkpoint_code: str | None = None
     category_code: str | None = None
     anonymous: bool = False
+    # Voice and video messages: {"kind": "voice" | "video", "media_id": …, "format": …}.
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    # Categories suggested from the description, best first; the resident may pick another by number.
+    suggested_codes: list[str] = field(default_factory=list)
+    category_chosen: bool = False
+
+    def is_empty(self) -> bool:
+        return not (self.description or self.wechat_media_ids or self.attachments or self.lat is not None
+                    or self.checkpoint_code)
 
     def problems(self) -> list[str]:
         """What is missing or wrong, in words for the resident; empty when it can be submitted."""
         found = []
         if not (self.description.strip() or self.wechat_media_ids):
-            found.append("请描述问题或发送照片")
+            found.append("请发送照片或用文字描述问题")
         if self.lat is None and self.checkpoint_code is None:
             found.append("请发送位置")
         if len(self.wechat_media_ids) > MAX_PHOTOS:
@@ -50,7 +61,7 @@ class ReportInput:
 
 
 def submit_report(
-    uow: UnitOfWork,
+    session: Session,
     settings: Settings,
     *,
     resident: Resident,
@@ -58,12 +69,12 @@ def submit_report(
     source: CaseSource,
     intake_key: str | None,
 ) -> tuple[Case, bool]:
-    """Create a case from `report` and commit it; returns (case, created).
+    """Create a case from `report` in the caller's transaction; returns (case, created).
 
     The same `intake_key` (a WeChat MsgId, a client request id) always answers with the case it
-    made first, so a retried delivery or a double tap never makes a second case.
+    made first, so a retried delivery or a double tap never makes a second case. Photos and
+    attachments are queued through the outbox, so they are fetched only once the case is committed.
     """
-    session = uow.session
     if intake_key:
         existing = session.scalar(select(Case).where(Case.intake_key == intake_key))
         if existing is not None:
@@ -83,39 +94,44 @@ def submit_report(
         if category is None:
             raise InvalidInput("问题类别不存在")
 
+    located = report.lat is not None
     case = Case(
         number=next_case_number(session, settings.tz),
         source=source,
         intake_key=intake_key,
-        description=report.description.strip(),
+        description=clean(report.description, MAX_DESCRIPTION),
         category=category,
-        lat=report.lat if report.lat is not None else (checkpoint.lat if checkpoint else None),
-        lng=report.lng if report.lng is not None else (checkpoint.lng if checkpoint else None),
-        coord_system=(
-            report.coord_system if report.lat is not None else (checkpoint.coord_system if checkpoint else None)
-        ),
-        location_label=report.location_label or (checkpoint.name if checkpoint else None),
+        lat=report.lat if located else (checkpoint.lat if checkpoint else None),
+        lng=report.lng if located else (checkpoint.lng if checkpoint else None),
+        coord_system=report.coord_system if located else (checkpoint.coord_system if checkpoint else None),
+        location_label=clean(report.location_label, 256) or (checkpoint.name if checkpoint else None),
         checkpoint=checkpoint,
         grid_id=checkpoint.grid_id if checkpoint else None,
         reporter=resident,
         anonymous=report.anonymous,
     )
     case.followers.append(resident)
-    session.add(case)
-    case_loop.record_report(session, case, resident=resident)
-    session.flush()
-    for media_id in report.wechat_media_ids:
-        photo = Photo(case_id=case.id, wechat_media_id=media_id)
-        session.add(photo)
-        session.flush()
-        outbox.add(session, outbox.PHOTO_FETCH, {"photo_id": photo.id})
     try:
-        uow.commit()
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
     except IntegrityError:
         # A concurrent delivery of the same message won the race; answer with its case.
-        uow.rollback()
         existing = session.scalar(select(Case).where(Case.intake_key == intake_key)) if intake_key else None
         if existing is None:
             raise
         return existing, False
+    case_loop.record_report(session, case, resident=resident)
+    for media_id in report.wechat_media_ids[:MAX_PHOTOS]:
+        photo = Photo(case_id=case.id, wechat_media_id=media_id)
+        session.add(photo)
+        session.flush()
+        outbox.add(session, outbox.PHOTO_FETCH, {"photo_id": photo.id})
+    for item in report.attachments[:MAX_ATTACHMENTS]:
+        attachment = Attachment(
+            case_id=case.id, kind=item["kind"], wechat_media_id=item["media_id"], format=item.get("format")
+        )
+        session.add(attachment)
+        session.flush()
+        outbox.add(session, outbox.ATTACHMENT_FETCH, {"attachment_id": attachment.id})
     return case, True

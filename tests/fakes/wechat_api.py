@@ -8,6 +8,7 @@ process — lands here. It answers like the real API (same paths, same JSON, sam
     GET  /cgi-bin/media/get             temporary media, as registered with add_media
     POST /cgi-bin/message/custom/send   customer-service message
     POST /cgi-bin/message/template/send template message (answers a msgid)
+    POST /cgi-bin/menu/create           the custom menu
     POST /cgi-bin/message/subscribe/send     mini-program subscribe message
     POST /cgi-bin/message/subscribe/bizsend  official-account subscribe message
     GET  /sns/jscode2session            mini-program login, for codes registered with add_login_code
@@ -182,6 +183,7 @@ class FakeWeChatAPI:
             ("POST", "/cgi-bin/message/subscribe/send"): self._subscribe_send,
             ("POST", "/cgi-bin/message/subscribe/bizsend"): self._subscribe_send,
             ("GET", "/sns/jscode2session"): self._jscode2session,
+            ("POST", "/cgi-bin/menu/create"): self._menu_create,
         }
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -450,6 +452,21 @@ class FakeWeChatAPI:
             self._state.msgid += 1
             msgid = self._state.msgid
         return _json({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    def _menu_create(self, request: Request) -> Response:
+        if (refused := self._check_token(request)) is not None:
+            return refused
+        try:
+            body = json.loads(request.get_data(as_text=True))
+        except ValueError:
+            return _error(40016)
+        buttons = body.get("button") if isinstance(body, dict) else None
+        # The real API: 1–3 top-level buttons, each with at most 5 sub-buttons.
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            return _error(40016)
+        if any(len(b.get("sub_button", [])) > 5 for b in buttons):
+            return _error(40023)
+        return _json({"errcode": 0, "errmsg": "ok"})
 
     def _subscribe_send(self, request: Request) -> Response:
         body = self._message_body(request, "template_id", "data")

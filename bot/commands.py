@@ -1,0 +1,79 @@
+"""Text messages: the resident's commands (提交, 取消, 我的上报, 查询, 评价, 没修好), else the description."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from bot import reports, texts
+from core.errors import GongzhiError
+from core.services import resident_cases
+from core.services.suggest import suggest_categories
+from core.text import clean
+
+if TYPE_CHECKING:
+    from bot.dialogue import Turn
+
+SUBMIT = {"提交", "确认提交", "提交上报"}
+CANCEL = {"取消", "重新开始", "取消上报"}
+HELP = {"帮助", "使用帮助", "help", "?", "？", "菜单"}
+REPORT = {"上报", "随手拍", "我要上报"}
+MY_CASES = {"我的上报", "我的案件", "进度", "查询"}
+NUMBER = r"(GZ\d{8}-\d{6})"
+LOOKUP = re.compile(rf"^(?:查询|查看|进度)\s*{NUMBER}$", re.IGNORECASE)
+RATE = re.compile(rf"^评价\s*{NUMBER}\s*([0-9０-９一二三四五]+)\s*(.*)$", re.IGNORECASE | re.DOTALL)
+REOPEN = re.compile(rf"^(?:没修好|未解决|没解决)\s*{NUMBER}\s*(.*)$", re.IGNORECASE | re.DOTALL)
+CHOICE = re.compile(r"^[1-9１-９]$")
+CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+def _digit(text: str) -> int | None:
+    text = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if text in CHINESE_DIGITS:
+        return CHINESE_DIGITS[text]
+    return int(text) if text.isdigit() else None
+
+
+def on_text(turn: Turn, message: Any) -> str:
+    text = clean(message.content)
+    if text in SUBMIT:
+        return reports.submit(turn, message)
+    if text in CANCEL:
+        turn.report = type(turn.report)()
+        return texts.CANCELLED
+    if text.lower() in HELP:
+        return texts.HELP
+    if text in REPORT:
+        return texts.REPORT_HOWTO
+    if text in MY_CASES:
+        cases = resident_cases.my_cases(turn.session, turn.resident, limit=5)
+        return texts.case_list(cases, turn.settings.tz)
+    if command := _case_command(turn, text):
+        return command
+    if CHOICE.match(text) and turn.report.suggested_codes:
+        return reports.choose_category(turn, _digit(text) or 0)
+    if turn.report.is_empty() and not suggest_categories(turn.session, text, limit=1):
+        # Outside a draft, text that names no problem we know ("你好") gets the help text.
+        return texts.HELP
+    return reports.describe(turn, text)
+
+
+def _case_command(turn: Turn, text: str) -> str | None:
+    """查询 / 评价 / 没修好 followed by a case number; None when `text` is none of them."""
+    try:
+        if match := LOOKUP.match(text):
+            case = resident_cases.find_own_case(turn.session, turn.resident, match[1])
+            return texts.timeline(case, resident_cases.resident_timeline(case), turn.settings.tz)
+        if match := RATE.match(text):
+            rating = _digit(match[2])
+            if rating is None:
+                return "评分请用 1 到 5 的数字，例如「评价 GZ20261121-000001 5 很满意」。"
+            resident_cases.evaluate(turn.session, turn.resident, match[1], rating, clean(match[3], 500))
+            return texts.RATED
+        if match := REOPEN.match(text):
+            case = resident_cases.find_own_case(turn.session, turn.resident, match[1])
+            resident_cases.reopen(turn.session, turn.resident, case.number, clean(match[2], 500))
+            return texts.REOPENED.format(number=case.number)
+    except GongzhiError as exc:
+        return exc.message
+    return None

@@ -1,0 +1,87 @@
+"""Events: following and unfollowing, scanned signs, menu clicks, and the periodic location report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot import reports, texts
+from core.glossary import CoordSystem
+from core.models.base import utcnow
+from core.services import resident_cases
+from core.services.checkpoints import checkpoint_for_scene, checkpoint_for_url
+
+if TYPE_CHECKING:
+    from bot.dialogue import Turn
+
+
+def _follow(turn: Turn) -> None:
+    resident = turn.resident
+    if not resident.is_follower:
+        resident.is_follower = True
+        resident.followed_at = utcnow()
+        resident.unfollowed_at = None
+
+
+def on_subscribe(turn: Turn, message: Any) -> str:
+    _follow(turn)
+    return texts.WELCOME
+
+
+def on_subscribe_scan(turn: Turn, message: Any) -> str:
+    """A non-follower scanned an account QR: they follow now, and the scene may be a checkpoint."""
+    _follow(turn)
+    checkpoint = checkpoint_for_scene(turn.session, message.scene_id)
+    if checkpoint is None:
+        return texts.WELCOME
+    return "欢迎关注！" + reports.start_at_checkpoint(turn, checkpoint)
+
+
+def on_scan(turn: Turn, message: Any) -> str | None:
+    checkpoint = checkpoint_for_scene(turn.session, message.scene_id)
+    return reports.start_at_checkpoint(turn, checkpoint) if checkpoint else None
+
+
+def on_unsubscribe(turn: Turn, message: Any) -> None:
+    resident = turn.resident
+    resident.is_follower = False
+    resident.unfollowed_at = utcnow()
+    return None  # WeChat shows nothing to someone who just left
+
+
+def on_location(turn: Turn, message: Any) -> None:
+    resident = turn.resident
+    resident.last_lat, resident.last_lng = float(message.latitude), float(message.longitude)
+    resident.last_coord_system = CoordSystem.GCJ02
+    resident.last_located_at = utcnow()
+    return None  # WeChat expects nothing but `success` for this report
+
+
+def on_click(turn: Turn, message: Any) -> str | None:
+    if message.key == "REPORT":
+        return texts.REPORT_HOWTO
+    if message.key == "MY_CASES":
+        return texts.case_list(resident_cases.my_cases(turn.session, turn.resident, limit=5), turn.settings.tz)
+    if message.key == "HELP":
+        return texts.HELP
+    return None
+
+
+def on_scancode_waitmsg(turn: Turn, message: Any) -> str:
+    """A sign scanned with the menu's scanner: the result is the sign's URL."""
+    try:
+        scanned = message.scan_result
+    except (KeyError, TypeError):
+        return texts.NOT_A_CHECKPOINT
+    checkpoint = checkpoint_for_url(turn.session, scanned, turn.settings.public_base_url)
+    return reports.start_at_checkpoint(turn, checkpoint)
+
+
+HANDLERS = {
+    "subscribe": on_subscribe,
+    "subscribe_scan": on_subscribe_scan,
+    "scan": on_scan,
+    "unsubscribe": on_unsubscribe,
+    "location": on_location,
+    "click": on_click,
+    "scancode_waitmsg": on_scancode_waitmsg,
+}

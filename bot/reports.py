@@ -1,0 +1,148 @@
+"""Building a report in the chat: photos, place, description, attachments, category; and submitting it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bot import texts
+from core.errors import InvalidInput
+from core.glossary import CaseSource, CoordSystem
+from core.models import Case, Category, Checkpoint
+from core.models.base import utcnow
+from core.services import drafts
+from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
+from core.services.suggest import suggest_categories
+from core.text import clean
+
+if TYPE_CHECKING:
+    from bot.dialogue import Turn
+
+# A LOCATION event this recent stands in for a location message the resident did not send.
+RECENT_POSITION = timedelta(minutes=30)
+
+
+def on_image(turn: Turn, message: Any) -> str:
+    report = turn.report
+    if message.media_id not in report.wechat_media_ids:
+        if len(report.wechat_media_ids) >= MAX_PHOTOS:
+            return f"照片最多 {MAX_PHOTOS} 张，这张没有加入。" + texts.next_step(report)
+        report.wechat_media_ids.append(message.media_id)
+    return f"已收到照片（共 {len(report.wechat_media_ids)} 张）。" + texts.next_step(report)
+
+
+def on_location(turn: Turn, message: Any) -> str:
+    try:
+        lat, lng = float(message.location_x), float(message.location_y)
+    except (TypeError, ValueError):
+        return texts.BAD_LOCATION
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return texts.BAD_LOCATION
+    report = turn.report
+    report.lat, report.lng = lat, lng
+    report.coord_system = CoordSystem.GCJ02  # WeChat's location messages are GCJ-02
+    report.location_label = clean(message.label, 256) or None
+    return f"已记录位置：{report.location_label or f'{lat:.5f}, {lng:.5f}'}。" + texts.next_step(report)
+
+
+def _attach(turn: Turn, kind: str, media_id: str, fmt: str | None) -> bool:
+    report = turn.report
+    if any(a["media_id"] == media_id for a in report.attachments):
+        return True
+    if len(report.attachments) >= MAX_ATTACHMENTS:
+        return False
+    report.attachments.append({"kind": kind, "media_id": media_id, "format": fmt or ""})
+    return True
+
+
+def on_voice(turn: Turn, message: Any) -> str:
+    _attach(turn, "voice", message.media_id, message.format)
+    recognition = clean(getattr(message, "recognition", None))
+    if recognition:
+        return describe(turn, recognition, prefix="已收到语音并转为文字。")
+    return texts.VOICE_WITHOUT_TEXT
+
+
+def on_video(turn: Turn, message: Any) -> str:
+    if not _attach(turn, "video", message.media_id, "video/mp4"):
+        return f"视频和语音最多 {MAX_ATTACHMENTS} 个，这个没有加入。" + texts.next_step(turn.report)
+    return "已收到视频。" + texts.next_step(turn.report)
+
+
+def on_link(turn: Turn, message: Any) -> str:
+    title, url = clean(message.title, 200), clean(message.url, 500)
+    return describe(turn, f"{title} {url}".strip(), prefix="已收到链接。")
+
+
+def describe(turn: Turn, text: str, prefix: str = "已记录问题描述。") -> str:
+    """Add `text` to the description, and suggest a category unless the resident chose one."""
+    report = turn.report
+    combined = f"{report.description}\n{text}" if report.description else text
+    report.description = combined[:MAX_DESCRIPTION]
+    line = ""
+    if not report.category_chosen:
+        suggestions = suggest_categories(turn.session, report.description, limit=3)
+        report.suggested_codes = [c.code for c in suggestions]
+        report.category_code = suggestions[0].code if suggestions else None
+        line = texts.category_line(suggestions[0] if suggestions else None, suggestions[1:])
+    return prefix + line + texts.next_step(report)
+
+
+def choose_category(turn: Turn, number: int) -> str:
+    """The resident picked suggestion `number` (1 is the one already chosen)."""
+    report = turn.report
+    if not 1 <= number <= len(report.suggested_codes):
+        return "没有这个序号。" + texts.next_step(report)
+    code = report.suggested_codes[number - 1]
+    category = turn.session.scalar(select(Category).where(Category.code == code))
+    report.category_code, report.category_chosen = code, True
+    return f"问题类别已改为：{category.name if category else code}。" + texts.next_step(report)
+
+
+def start_at_checkpoint(turn: Turn, checkpoint: Checkpoint | None) -> str:
+    """A scanned sign: a new draft placed at the checkpoint (what was gathered so far is kept)."""
+    if checkpoint is None:
+        return texts.NOT_A_CHECKPOINT
+    report = turn.report
+    report.checkpoint_code = checkpoint.code
+    report.lat = report.lng = None  # the checkpoint is the place now
+    report.coord_system = None
+    report.location_label = checkpoint.name
+    return texts.at_checkpoint(checkpoint)
+
+
+def submit(turn: Turn, message: Any) -> str:
+    """「提交」: the draft becomes a case in this transaction, and the draft is emptied with it."""
+    intake_key = f"wx:{message.id}"
+    existing = turn.session.scalar(select(Case).where(Case.intake_key == intake_key))
+    if existing is not None:
+        return texts.submitted(existing)
+    report = turn.report
+    if report.is_empty():
+        return texts.NOTHING_TO_SUBMIT
+    resident = turn.resident
+    if report.lat is None and report.checkpoint_code is None and resident.last_lat is not None:
+        recent = resident.last_located_at and resident.last_located_at > utcnow() - RECENT_POSITION
+        if recent:
+            report.lat, report.lng = resident.last_lat, resident.last_lng
+            report.coord_system = resident.last_coord_system
+            report.location_label = report.location_label or "（自动获取的位置）"
+    problems = report.problems()
+    if problems:
+        return "还不能提交：" + "；".join(problems) + "。"
+    try:
+        case, _created = submit_report(
+            turn.session,
+            turn.settings,
+            resident=resident,
+            report=report,
+            source=CaseSource.WECHAT,
+            intake_key=intake_key,
+        )
+    except InvalidInput as exc:
+        return f"还不能提交：{exc.message}"
+    turn.report = ReportInput()
+    drafts.clear(turn.conversation)
+    return texts.submitted(case)

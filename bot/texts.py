@@ -1,0 +1,88 @@
+"""Everything the bot says, in short plain Chinese, and the few formatters that fill it in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.models import Case, Category, Checkpoint
+from core.services.intake import ReportInput
+
+HELP = (
+    "随手拍 · 共治：发现身边的问题，几步就能上报。\n"
+    "1. 拍照发送（最多 9 张）\n"
+    "2. 发送位置（点「+」→「位置」），或扫描巡查点二维码\n"
+    "3. 用文字描述问题\n"
+    "最后回复「提交」。回复「取消」重新开始。\n"
+    "查进展：回复「我的上报」或「查询 案件编号」。\n"
+    "评价：「评价 案件编号 5 很满意」；问题未解决：「没修好 案件编号」。"
+)
+WELCOME = "欢迎关注！这里可以随时上报身边的问题，并收到处理进展。\n\n" + HELP
+REPORT_HOWTO = "请拍照发送问题现场，再发送位置和文字描述，完成后回复「提交」。"
+CANCELLED = "已清空，您可以重新开始上报。"
+NOTHING_TO_SUBMIT = "还没有要提交的内容。\n" + REPORT_HOWTO
+NOT_A_CHECKPOINT = "这不是本社区巡查点的二维码。您可以直接拍照、发送位置来上报。"
+VOICE_WITHOUT_TEXT = "已收到语音。为便于处理，请再用文字简单描述问题。"
+BAD_LOCATION = "没能识别这个位置，请重新发送。"
+NO_CASES = "您还没有上报过问题。" + REPORT_HOWTO
+RATED = "感谢您的评价！"
+REOPENED = "已收到您的反馈，案件 {number} 已重新交办处理。"
+
+
+def _time(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def next_step(report: ReportInput) -> str:
+    """What is still missing, or that the report can be submitted."""
+    missing = []
+    if not report.wechat_media_ids:
+        missing.append("照片")
+    if report.lat is None and report.checkpoint_code is None:
+        missing.append("位置")
+    if not report.description:
+        missing.append("文字描述")
+    if missing:
+        return f"还可以发送：{'、'.join(missing)}。准备好后回复「提交」。"
+    return "信息已齐全，回复「提交」即可上报。"
+
+
+def category_line(chosen: Category | None, others: Sequence[Category]) -> str:
+    """「类别：…」 with the alternatives the resident can pick by number."""
+    if chosen is None:
+        return ""
+    line = f"问题类别：{chosen.name}。"
+    if others:
+        choices = " ".join(f"{n}. {c.name}" for n, c in enumerate(others, start=2))
+        line += f"如不对，回复序号改为：{choices}"
+    return line
+
+
+def at_checkpoint(checkpoint: Checkpoint) -> str:
+    grid = checkpoint.grid.name if checkpoint.grid else ""
+    return f"您在「{checkpoint.name}」（{grid}）。请拍照并描述问题，完成后回复「提交」。"
+
+
+def submitted(case: Case) -> str:
+    return f"提交成功！案件编号 {case.number}。处理进展会通过本公众号通知您。"
+
+
+def case_list(cases: Sequence[Case], tz: ZoneInfo) -> str:
+    if not cases:
+        return NO_CASES
+    lines = ["您最近的上报："]
+    for n, case in enumerate(cases, start=1):
+        what = case.category.name if case.category else (case.description[:12] or "随手拍")
+        lines.append(f"{n}. {case.number} {case.status.label}（{what}，{_time(case.created_at, tz)}）")
+    lines.append("回复「查询 案件编号」查看进展。")
+    return "\n".join(lines)
+
+
+def timeline(case: Case, entries: Sequence[object], tz: ZoneInfo) -> str:
+    what = case.category.name if case.category else "随手拍"
+    lines = [f"案件 {case.number}（{what}）当前状态：{case.status.label}"]
+    for entry in entries:
+        text = f" {entry.text}" if getattr(entry, "text", "") else ""
+        lines.append(f"{_time(entry.at, tz)} {entry.status_label}{text}")  # type: ignore[attr-defined]
+    return "\n".join(lines)

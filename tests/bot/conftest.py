@@ -1,0 +1,25 @@
+"""Every bot test runs twice: in plain mode and in safe mode (消息加解密)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.wechat_sender import WeChatSender
+
+# A fixed 43-character EncodingAESKey, as the WeChat admin page generates them.
+TEST_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
+@pytest.fixture(params=["plain", "safe"])
+def mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(settings, mode):
+    return settings.replace(wechat_encoding_aes_key=TEST_AES_KEY if mode == "safe" else None)
+
+
+@pytest.fixture
+def wechat(client, settings):
+    return WeChatSender.for_settings(client, settings)

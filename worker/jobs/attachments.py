@@ -1,0 +1,60 @@
+"""Fetch a voice or video message through the WeChat media API and store it as it came."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+
+from wechatpy.exceptions import WeChatClientException
+
+from core.glossary import PhotoStatus
+from core.models import Attachment
+from worker import media_store, runtime
+from worker.jobs.photos import PERMANENT_ERRCODES
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENT = 20 * 1024 * 1024
+EXTENSIONS = {"amr": ".amr", "speex": ".spx", "mp3": ".mp3", "video/mp4": ".mp4"}
+
+
+def fetch_attachment(attachment_id: int) -> str:
+    """Download attachment `attachment_id` from WeChat and mark it ready, or failed for good.
+
+    Network and API failures raise, so rq retries; one already ready is left alone.
+    """
+    rt = runtime.current()
+    with rt.database.session() as session:
+        item = session.get(Attachment, attachment_id)
+        if item is None:
+            return "missing"
+        if item.status != PhotoStatus.PENDING:
+            return item.status.value
+        try:
+            response = rt.wechat.media.download(item.wechat_media_id)
+        except WeChatClientException as exc:
+            if exc.errcode in PERMANENT_ERRCODES:
+                return _fail(session, item, f"微信素材已失效（{exc.errcode}）")
+            raise
+        if isinstance(response, dict):  # a video: WeChat answers with a download link instead
+            response = rt.wechat._http.get(response["video_url"], timeout=rt.settings.wechat_timeout_seconds)
+            response.raise_for_status()
+        data = response.content
+        if len(data) > MAX_ATTACHMENT:
+            return _fail(session, item, "文件超过 20 MB")
+        content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+        extension = EXTENSIONS.get(item.format or "") or mimetypes.guess_extension(content_type) or ".bin"
+        relative = f"attachments/{item.created_at:%Y/%m}/{item.id}-{item.kind}{extension}"
+        item.path = media_store.save(rt.settings.media_dir, relative, data)
+        item.content_type, item.size = content_type, len(data)
+        item.status = PhotoStatus.READY
+        session.commit()
+        return "ready"
+
+
+def _fail(session, item: Attachment, reason: str) -> str:  # type: ignore[no-untyped-def]
+    log.warning("attachment %s failed for good: %s", item.id, reason)
+    item.status = PhotoStatus.FAILED
+    item.error = reason
+    session.commit()
+    return "failed"
