@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.errors import ConfigError
+from core.glossary import CaseStatus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
@@ -26,8 +28,39 @@ PRODUCTION_REQUIRED = (
 )
 
 
+# The key in WECHAT_STATUS_TEMPLATES for every status not named on its own.
+DEFAULT_TEMPLATE_KEY = "default"
+# WeChat's template ids are letters, digits, "-" and "_"; anything else is a typo such as a wrong separator.
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _int_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.split(",") if part.strip())
+
+
+def _status_templates(raw: str) -> tuple[tuple[str, str], ...]:
+    """Parse WECHAT_STATUS_TEMPLATES, `status:template_id` pairs separated by commas.
+
+    A status is a CaseStatus value or `default`; each may be named once. Anything else is a
+    ConfigError naming the setting, so a typo stops the service instead of silently sending
+    no template messages.
+    """
+    known = {DEFAULT_TEMPLATE_KEY, *(status.value for status in CaseStatus)}
+    pairs: dict[str, str] = {}
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        status, colon, template_id = (item.strip() for item in part.partition(":"))
+        if not colon or not status or not _TEMPLATE_ID.fullmatch(template_id):
+            raise ConfigError(f"WECHAT_STATUS_TEMPLATES: {part!r} is not status:template_id")
+        if status not in known:
+            raise ConfigError(
+                f"WECHAT_STATUS_TEMPLATES: unknown status {status!r}; use one of " + ", ".join(sorted(known))
+            )
+        if status in pairs:
+            raise ConfigError(f"WECHAT_STATUS_TEMPLATES names {status!r} twice")
+        pairs[status] = template_id
+    return tuple(pairs.items())
 
 
 @dataclass(frozen=True)
@@ -49,6 +82,8 @@ class Settings:
     wechat_replay_window_seconds: int = 300
     wechat_timeout_seconds: float = 5.0
     wechat_max_retries: int = 2
+    # (status or "default", template id) pairs; empty: no template messages, only customer service.
+    wechat_status_templates: tuple[tuple[str, str], ...] = ()
     staff_token_max_age_seconds: int = 12 * 3600
     draft_ttl_seconds: int = 30 * 60
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
@@ -62,6 +97,11 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def template_for(self, status: CaseStatus | str) -> str | None:
+        """The template message id for a case entering `status`, or None if none is configured."""
+        templates = dict(self.wechat_status_templates)
+        return templates.get(str(status), templates.get(DEFAULT_TEMPLATE_KEY))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +124,8 @@ class Settings:
                 values[f.name] = float(raw)
             elif f.name == "job_retry_intervals":
                 values[f.name] = _int_list(raw)
+            elif f.name == "wechat_status_templates":
+                values[f.name] = _status_templates(raw)
             else:
                 values[f.name] = raw
         if "wechat_api_base" in values and not str(values["wechat_api_base"]).endswith("/"):

@@ -50,3 +50,34 @@ def test_production_with_everything_set_starts():
 def test_a_wrong_time_zone_is_refused():
     with pytest.raises(ConfigError, match="TIMEZONE"):
         Settings.from_env({"TIMEZONE": "Mars/Olympus"})
+
+
+def test_status_templates_are_read_with_a_default():
+    settings = Settings.from_env({"WECHAT_STATUS_TEMPLATES": " default:TPL_A , closed:TPL_B,"})
+    assert dict(settings.wechat_status_templates) == {"default": "TPL_A", "closed": "TPL_B"}
+    assert settings.template_for("closed") == "TPL_B"
+    assert settings.template_for("accepted") == "TPL_A"
+
+
+def test_without_status_templates_there_are_none():
+    settings = Settings.from_env({})
+    assert settings.wechat_status_templates == ()
+    assert settings.template_for("closed") is None
+    only_closed = Settings.from_env({"WECHAT_STATUS_TEMPLATES": "closed:TPL_B"})
+    assert only_closed.template_for("accepted") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "TPL_A",  # no status
+        "closed:",  # no template id
+        ":TPL_A",
+        "default:TPL_A;closed:TPL_B",  # wrong separator
+        "finished:TPL_A",  # not a status
+        "closed:TPL_A,closed:TPL_B",  # named twice
+    ],
+)
+def test_malformed_status_templates_are_refused_by_name(raw):
+    with pytest.raises(ConfigError, match="WECHAT_STATUS_TEMPLATES"):
+        Settings.from_env({"WECHAT_STATUS_TEMPLATES": raw})

@@ -1,4 +1,4 @@
-"""Tell every follower of a case that it moved, once per (event, resident, channel)."""
+"""Tell every follower of a case that it moved: one message per (event, resident), on one channel."""
 
 from __future__ import annotations
 
@@ -11,40 +11,69 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.client import WeChatTransportError
 from core.glossary import NotificationStatus
-from core.models import CaseEvent, Notification, Resident
+from core.models import Case, CaseEvent, Notification, Resident
 from core.models.base import utcnow
 from core.notices import status_notice
+from core.settings import Settings
 from worker import runtime
+from worker.channels import CHANNEL_TEMPLATE, choose_route, template_data
 
 log = logging.getLogger(__name__)
 
-CHANNEL_CUSTOMER_SERVICE = "oa_custom"  # the official account's customer-service message
 # WeChat's answers that no retry can change.
 UNDELIVERABLE = {
     43004: "居民已取消关注",
     45015: "超过 48 小时未互动，客服消息无法送达",
     40003: "openid 无效",
+    40037: "模板 ID 无效，请检查 WECHAT_STATUS_TEMPLATES",
 }
+INTERRUPTED = "上次发送中断，为免重复未再发送"
+TEMPLATE_GONE = "WECHAT_STATUS_TEMPLATES 已不含此状态的模板，未发送"
 
 
-def _notification_for(session: Session, event: CaseEvent, resident: Resident, content: str) -> Notification:
-    query = select(Notification).where(
-        Notification.event_id == event.id,
-        Notification.resident_id == resident.id,
-        Notification.channel == CHANNEL_CUSTOMER_SERVICE,
+def _recorded(session: Session, event: CaseEvent, resident: Resident) -> Notification | None:
+    """The resident's notification about `event`, on whichever channel it was first recorded."""
+    query = (
+        select(Notification)
+        .where(Notification.event_id == event.id, Notification.resident_id == resident.id)
+        .order_by(Notification.id)
+        .limit(1)
     )
-    found = session.scalar(query)
+    return session.scalar(query)
+
+
+def _notification_for(
+    session: Session, settings: Settings, event: CaseEvent, resident: Resident, content: str
+) -> Notification:
+    """The one notification of `resident` about `event`: found, or recorded on the channel chosen now.
+
+    Once recorded, its channel is kept: a rerun after the resident followed, unfollowed or wrote
+    in must not tell them a second time on another channel.
+    """
+    found = _recorded(session, event, resident)
     if found is not None:
         return found
-    try:
-        with session.begin_nested():
-            found = Notification(
-                event_id=event.id, resident_id=resident.id, channel=CHANNEL_CUSTOMER_SERVICE, content=content
-            )
-            session.add(found)
-    except IntegrityError:  # another worker recorded it first
-        found = session.scalar(query)
-        assert found is not None
+    # The unique constraint covers (event, resident, channel) only; locking the resident's row keeps
+    # two concurrent runs from recording the event on two channels. It also rereads the resident, so
+    # the choice sees their latest follow state and last message.
+    resident = session.scalars(
+        select(Resident).where(Resident.id == resident.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    found = _recorded(session, event, resident)
+    if found is None:
+        route = choose_route(resident, event, settings, utcnow())
+        found = Notification(event_id=event.id, resident_id=resident.id, channel=route.channel, content=content)
+        if route.unreachable:
+            # Recorded so staff see why the resident was not told; never sent, never retried.
+            found.status = NotificationStatus.FAILED
+            found.error = route.unreachable
+            log.info("event %s: resident %s cannot be reached: %s", event.id, resident.id, route.unreachable)
+        try:
+            with session.begin_nested():
+                session.add(found)
+        except IntegrityError:  # another worker recorded it first (databases without row locks)
+            found = _recorded(session, event, resident)
+            assert found is not None
     session.commit()
     return found
 
@@ -56,12 +85,33 @@ def _settle(session: Session, note: Notification, exc: Exception, *, final: bool
     session.commit()
 
 
+def _fail(session: Session, note: Notification, reason: str) -> None:
+    note.status = NotificationStatus.FAILED
+    note.error = reason
+    session.commit()
+
+
+def _send(note: Notification, case: Case, event: CaseEvent, openid: str, template_id: str | None) -> None:
+    """Hand the message to WeChat on the notification's channel; keep a template message's msgid."""
+    rt = runtime.current()
+    if note.channel == CHANNEL_TEMPLATE:
+        assert template_id is not None
+        data = template_data(case, event, note.content, rt.settings)
+        result = rt.wechat.message.send_template(openid, template_id, data)
+        msgid = result.get("msgid") if isinstance(result, dict) else None
+        # The msgid ties WeChat's later TEMPLATESENDJOBFINISH receipt to this row.
+        note.wechat_msgid = str(msgid) if msgid is not None else None
+    else:
+        rt.wechat.message.send_text(openid, note.content)
+
+
 def notify_case_event(event_id: int, case_id: int | None = None) -> int:
     """Send the followers of the event's case a WeChat message about it; returns how many were sent.
 
-    A notification already sent is skipped, so a retried job sends only what is still missing.
-    One that a killed worker left in `sending` is not sent again (it may have arrived) and is
-    marked failed for staff to see.
+    The channel (template or customer-service message) is chosen per resident by worker.channels.
+    A notification already sent or failed for good is skipped, so a retried job sends only what is
+    still missing. One that a killed worker left in `sending` is not sent again (it may have
+    arrived) and is marked failed for staff to see.
     """
     rt = runtime.current()
     sent = 0
@@ -72,21 +122,24 @@ def notify_case_event(event_id: int, case_id: int | None = None) -> int:
         case = event.case
         content = status_notice(case, event)
         for resident in case.followers:
-            if not resident.openid or (resident.unfollowed_at is not None and not resident.is_follower):
+            if not resident.openid:  # known only to the mini-program: no official-account channel
                 continue
-            note = _notification_for(session, event, resident, content)
+            openid = resident.openid
+            note = _notification_for(session, rt.settings, event, resident, content)
             if note.status == NotificationStatus.SENDING:
-                note.status = NotificationStatus.FAILED
-                note.error = "上次发送中断，为免重复未再发送"
-                session.commit()
+                _fail(session, note, INTERRUPTED)
                 continue
             if note.status != NotificationStatus.PENDING:
+                continue
+            template_id = rt.settings.template_for(event.to_status) if note.channel == CHANNEL_TEMPLATE else None
+            if note.channel == CHANNEL_TEMPLATE and not template_id:
+                _fail(session, note, TEMPLATE_GONE)  # the settings changed between two runs
                 continue
             note.status = NotificationStatus.SENDING
             note.attempts += 1
             session.commit()
             try:
-                rt.wechat.message.send_text(resident.openid, content)
+                _send(note, case, event, openid, template_id)
             except WeChatTransportError as exc:
                 # A timeout or 5xx after the request went out: it may have arrived, so never resend.
                 _settle(session, note, exc, final=exc.may_have_reached_server, reason="发送结果未知，为免重复未再发送")

@@ -1,0 +1,78 @@
+"""Which WeChat channel can reach a resident, and what a template message about a case says.
+
+WeChat lets an official account write to a resident in two ways:
+
+- a template message (模板消息), to anyone who follows the account, at any time — but only with a
+  template the account has chosen, hence WECHAT_STATUS_TEMPLATES;
+- a customer-service message (客服消息), free text, but only within 48 hours of the resident's last
+  message to the account (WeChat answers 45015 after that).
+
+A resident who fits neither cannot be reached; that is recorded rather than tried, because WeChat
+would only refuse it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.models import Case, CaseEvent, Resident
+from core.settings import Settings
+
+CHANNEL_TEMPLATE = "oa_template"  # the official account's template message
+CHANNEL_CUSTOMER_SERVICE = "oa_custom"  # the official account's customer-service message
+# How long after a resident's last message WeChat accepts customer-service messages to them.
+SESSION_WINDOW = timedelta(hours=48)
+
+UNFOLLOWED = "居民已取消关注公众号，无法送达"
+SILENT_NOT_FOLLOWING = "超过 48 小时未互动，且未关注公众号，无法送达"
+SILENT_NO_TEMPLATE = "超过 48 小时未互动，且该状态未配置模板消息，无法送达"
+TEMPLATE_GREETING = "您反映的问题有新进展"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to tell one resident about one event.
+
+    `unreachable` set means: record a failed notification on `channel` with that reason, send nothing.
+    """
+
+    channel: str
+    template_id: str | None = None
+    unreachable: str | None = None
+
+
+def choose_route(resident: Resident, event: CaseEvent, settings: Settings, now: datetime) -> Route:
+    """The one channel by which `resident` is told about `event` (see the module docstring)."""
+    if not resident.is_follower and resident.unfollowed_at is not None:
+        # After an unfollow WeChat refuses both kinds (43004); their last message, however recent,
+        # was written while they still followed, so the 48-hour window does not help either.
+        return Route(CHANNEL_CUSTOMER_SERVICE, unreachable=UNFOLLOWED)
+    template_id = settings.template_for(event.to_status) if resident.is_follower else None
+    if template_id:
+        return Route(CHANNEL_TEMPLATE, template_id=template_id)
+    if in_session_window(resident, now):
+        return Route(CHANNEL_CUSTOMER_SERVICE)
+    reason = SILENT_NO_TEMPLATE if resident.is_follower else SILENT_NOT_FOLLOWING
+    return Route(CHANNEL_CUSTOMER_SERVICE, unreachable=reason)
+
+
+def in_session_window(resident: Resident, now: datetime) -> bool:
+    """Whether WeChat still accepts customer-service messages to `resident` at `now`."""
+    return resident.last_message_at is not None and now - resident.last_message_at < SESSION_WINDOW
+
+
+def template_data(case: Case, event: CaseEvent, notice: str, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The standard fields of the status template: case number, status, time, and the notice."""
+    prefix = f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。"
+    # The template already shows the number and status, so the remark carries only the body of
+    # the notice; should core.notices change its wording, the whole notice is kept instead.
+    remark = notice.removeprefix(prefix) or notice
+    return {
+        "first": {"value": TEMPLATE_GREETING},
+        "keyword1": {"value": case.number},
+        "keyword2": {"value": event.to_status.label},
+        "keyword3": {"value": event.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")},
+        "remark": {"value": remark},
+    }
