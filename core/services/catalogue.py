@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,15 @@ from core.glossary import Tier
 from core.models import Category
 
 COLUMNS = ("code", "parent_code", "name", "kind", "default_tier", "time_limit_hours", "closing_standard")
+# Optional last column; districts' older files without it still load.
+KEYWORDS_COLUMN = "keywords"
 KINDS = ("部件", "事件")
 # The limits of the columns in core.models.catalogue; checked here so a bad file fails with a line number.
 MAX_CODE = 16
 MAX_NAME = 64
 MAX_KIND = 8
+# Keywords are separated by spaces; commas and 顿号 typed by hand are accepted too.
+KEYWORD_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class CatalogueRow:
     default_tier: Tier | None
     time_limit_hours: int | None
     closing_standard: str | None
+    keywords: str | None = None  # words residents use for it, space-separated
 
     @property
     def is_major(self) -> bool:
@@ -44,6 +50,12 @@ class CatalogueRow:
 
 def _fail(line: int, problem: str) -> InvalidInput:
     return InvalidInput(f"服务清单第 {line} 行：{problem}")
+
+
+def _keywords(text: str) -> str | None:
+    """The cell's words, space-separated and without repeats; None when it has none."""
+    words = dict.fromkeys(word for word in KEYWORD_SEPARATORS.split(text) if word)
+    return " ".join(words) or None
 
 
 def _parse_row(line: int, cells: dict[str, str]) -> CatalogueRow:
@@ -56,6 +68,7 @@ def _parse_row(line: int, cells: dict[str, str]) -> CatalogueRow:
         cells["time_limit_hours"],
         cells["closing_standard"],
     )
+    keywords = _keywords(cells.get(KEYWORDS_COLUMN, ""))
 
     if not code:
         raise _fail(line, "缺少编码（code）")
@@ -74,6 +87,8 @@ def _parse_row(line: int, cells: dict[str, str]) -> CatalogueRow:
         # A value here almost always means the parent column was left out by mistake.
         if tier_text or hours_text or standard:
             raise _fail(line, f"大类 {code} 不应填写处置层级、时限或结案标准；小类请填写上级编码（parent_code）")
+        if keywords:
+            raise _fail(line, f"大类 {code} 不应填写关键词（keywords）；小类请填写上级编码（parent_code）")
         return CatalogueRow(line, code, None, name, kind, None, None, None)
 
     if kind is None:
@@ -95,11 +110,19 @@ def _parse_row(line: int, cells: dict[str, str]) -> CatalogueRow:
         raise _fail(line, f"处置时限必须是正整数小时，实际为 {hours}")
     if not standard:
         raise _fail(line, f"小类 {code} 缺少结案标准（closing_standard）")
-    return CatalogueRow(line, code, parent_code, name, kind, tier, hours, standard)
+    return CatalogueRow(line, code, parent_code, name, kind, tier, hours, standard, keywords)
 
 
 def read_catalogue(path: str | Path) -> list[CatalogueRow]:
-    """Parse and check the catalogue file; any problem raises InvalidInput naming the line."""
+    """Parse and check the catalogue file; any problem raises InvalidInput naming the line.
+
+    The last column, keywords, is optional: without it every row's keywords are None.
+    """
+    return _read(path)[0]
+
+
+def _read(path: str | Path) -> tuple[list[CatalogueRow], bool]:
+    """The checked rows, and whether the file has the keywords column."""
     path = Path(path)
     try:
         # utf-8-sig: a file saved from Excel starts with a byte-order mark that would spoil the first header.
@@ -115,16 +138,19 @@ def read_catalogue(path: str | Path) -> list[CatalogueRow]:
     if not records:
         raise InvalidInput("服务清单文件是空的")
     header_line, header = records[0]
-    names = [cell.strip() for cell in header]
-    if tuple(names) != COLUMNS:
-        raise _fail(header_line, f"表头应为 {','.join(COLUMNS)}，实际为 {','.join(names)}")
+    names = tuple(cell.strip() for cell in header)
+    if names not in (COLUMNS, (*COLUMNS, KEYWORDS_COLUMN)):
+        raise _fail(
+            header_line,
+            f"表头应为 {','.join(COLUMNS)}（可在最后加 {KEYWORDS_COLUMN} 列），实际为 {','.join(names)}",
+        )
 
     rows: list[CatalogueRow] = []
     seen: dict[str, int] = {}
     for line, cells in records[1:]:
-        if len(cells) != len(COLUMNS):
-            raise _fail(line, f"应有 {len(COLUMNS)} 列，实际为 {len(cells)} 列")
-        row = _parse_row(line, dict(zip(COLUMNS, (cell.strip() for cell in cells), strict=True)))
+        if len(cells) != len(names):
+            raise _fail(line, f"应有 {len(names)} 列，实际为 {len(cells)} 列")
+        row = _parse_row(line, dict(zip(names, (cell.strip() for cell in cells), strict=True)))
         if row.code in seen:
             raise _fail(line, f"编码 {row.code} 重复（第 {seen[row.code]} 行已出现）")
         seen[row.code] = line
@@ -140,7 +166,7 @@ def read_catalogue(path: str | Path) -> list[CatalogueRow]:
         if row.parent_code in seen:
             raise _fail(row.line, f"上级编码 {row.parent_code} 是小类；清单只有大类和小类两级")
         raise _fail(row.line, f"上级编码 {row.parent_code} 不存在")
-    return rows
+    return rows, KEYWORDS_COLUMN in names
 
 
 def _records(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
@@ -165,10 +191,11 @@ def _apply(category: Category, values: dict[str, Any]) -> bool:
 def load_catalogue(session: Session, path: str | Path) -> tuple[int, int]:
     """Upsert the file into categories by code and flush; returns (added, updated). The caller commits.
 
-    Categories missing from the file are kept, because cases may still point at them.
+    Categories missing from the file are kept, because cases may still point at them. A file without
+    the keywords column leaves the stored keywords as they are; with it, each row's cell replaces them.
     """
     # Read and check everything first, so a bad file stores nothing.
-    rows = read_catalogue(path)
+    rows, has_keywords = _read(path)
     existing = {
         category.code: category
         for category in session.scalars(select(Category).where(Category.code.in_([row.code for row in rows])))
@@ -187,6 +214,8 @@ def load_catalogue(session: Session, path: str | Path) -> tuple[int, int]:
             "closing_standard": row.closing_standard,
             "sort_order": order[row.code],
         }
+        if has_keywords:
+            values["keywords"] = row.keywords
         category = existing.get(row.code)
         if category is None:
             category = Category(code=row.code, **values)

@@ -40,6 +40,8 @@ def test_shipped_file_has_eleven_majors_and_over_a_hundred_subs() -> None:
         assert row.time_limit_hours is not None and row.time_limit_hours > 0, row.code
         assert row.closing_standard and row.closing_standard.strip(), row.code
         assert row.kind in ("部件", "事件"), row.code
+        assert row.keywords and 2 <= len(row.keywords.split()) <= 6, row.code
+    assert all(row.keywords is None for row in majors)
     by_name = {row.name: row for row in rows}
     assert by_name["暴露垃圾"].time_limit_hours == 2
     assert by_name["暴露垃圾"].closing_standard == "垃圾清理干净，地面无残留"
@@ -65,6 +67,7 @@ def test_loading_twice_adds_nothing_the_second_time(session) -> None:
     assert lamp.default_tier is Tier.COMMUNITY
     assert lamp.time_limit_hours == 24
     assert lamp.kind == "部件"
+    assert {"路灯", "灯不亮"} <= set(lamp.keywords.split())
     assert lamp.sort_order == next(i for i, row in enumerate(rows) if row.name == "路灯不亮")
 
 
@@ -143,6 +146,37 @@ def test_a_malformed_file_names_the_line_and_stores_nothing(
     assert f"第 {line} 行" in caught.value.message
     assert words in caught.value.message
     assert count(session) == 0
+
+
+def test_keywords_are_an_optional_last_column(session, tmp_path: Path) -> None:
+    old = write(tmp_path, "01,,市容环境,,,,", "0101,01,暴露垃圾,事件,community,2,清理干净", name="old.csv")
+    assert [row.keywords for row in read_catalogue(old)] == [None, None]
+
+    with_keywords = tmp_path / "keywords.csv"
+    with_keywords.write_text(
+        f"{HEADER},keywords\n01,,市容环境,,,,,\n0101,01,暴露垃圾,事件,community,2,清理干净, 垃圾  乱扔、垃圾 \n",
+        encoding="utf-8",
+    )
+    assert load_catalogue(session, with_keywords) == (2, 0)
+    session.commit()
+    rubbish = session.scalar(select(Category).where(Category.code == "0101"))
+    assert rubbish.keywords == "垃圾 乱扔"  # spaces tidied, repeats dropped
+    assert session.scalar(select(Category.keywords).where(Category.code == "01")) is None
+
+    # An older file without the column still loads and leaves the stored keywords alone.
+    assert load_catalogue(session, old) == (0, 0)
+    assert rubbish.keywords == "垃圾 乱扔"
+
+    with_keywords.write_text(
+        f"{HEADER},keywords\n01,,市容环境,,,,,\n0101,01,暴露垃圾,事件,community,2,清理干净,垃圾 随手扔\n",
+        encoding="utf-8",
+    )
+    assert load_catalogue(session, with_keywords) == (0, 1)
+    assert rubbish.keywords == "垃圾 随手扔"
+
+    with_keywords.write_text(f"{HEADER},keywords\n01,,市容环境,,,,,垃圾\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="第 2 行：大类 01 不应填写关键词"):
+        read_catalogue(with_keywords)
 
 
 def test_line_numbers_count_blank_lines_and_a_byte_order_mark_is_ignored(tmp_path: Path) -> None:
