@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.wechat_crypto import TEST_AES_KEY
 from tests.wechat_sender import WeChatSender
-
-# A fixed 43-character EncodingAESKey, as the WeChat admin page generates them.
-TEST_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
 
 @pytest.fixture(params=["plain", "safe"])

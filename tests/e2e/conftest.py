@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.processes import WorkerProcess
+from tests.wechat_crypto import TEST_AES_KEY
+from tests.wechat_sender import WeChatSender
 
 needs_real_services = pytest.mark.skipif(
     not (BACKENDS.real_postgres and BACKENDS.real_redis),
@@ -14,8 +16,23 @@ needs_real_services = pytest.mark.skipif(
 
 
 @pytest.fixture
-def settings(settings, fake_wechat):
-    return settings.replace(wechat_api_base=fake_wechat.base_url, relay_poll_seconds=0.5)
+def mode() -> str:
+    """plain by default; a test parametrized over "mode" runs in safe mode too."""
+    return "plain"
+
+
+@pytest.fixture
+def settings(settings, fake_wechat, mode):
+    return settings.replace(
+        wechat_api_base=fake_wechat.base_url,
+        relay_poll_seconds=0.5,
+        wechat_encoding_aes_key=TEST_AES_KEY if mode == "safe" else None,
+    )
+
+
+@pytest.fixture
+def wechat(client, settings):
+    return WeChatSender.for_settings(client, settings)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import io
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -27,8 +28,9 @@ def photos_of(database, number: str) -> list[Photo]:
         return list(s.scalars(select(Photo).where(Photo.case_id == case.id)))
 
 
+@pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_a_wechat_report_is_stored_processed_accepted_and_the_resident_told(
-    app, client, wechat, settings, fake_wechat, start_worker
+    app, client, wechat, settings, fake_wechat, start_worker, mode
 ):
     fake_wechat.add_media("media-e2e-1", images.photo_with_exif(3000, 2000, orientation=6), "image/jpeg")
     start_worker(settings)
