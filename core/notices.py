@@ -23,9 +23,13 @@ _BY_ACTION = {
 }
 
 
-def status_notice(case: Case, event: CaseEvent) -> str:
-    """The message for the followers of `case` about `event`."""
+def notice_body(event: CaseEvent) -> str:
+    """What happened, without the case number and status (a template message shows those itself)."""
     template = _BY_ACTION.get(event.action, "案件状态已更新。")
     tier = Tier(event.data["tier"]).label if event.data.get("tier") else ""
-    body = template.format(tier=tier, note=event.note or "—", original=event.data.get("original", ""))
-    return f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。{body}"
+    return template.format(tier=tier, note=event.note or "—", original=event.data.get("original", ""))
+
+
+def status_notice(case: Case, event: CaseEvent) -> str:
+    """The whole message for the followers of `case` about `event`."""
+    return f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。{notice_body(event)}"

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.models import Case, CaseEvent, Resident
+from core.notices import notice_body
 from core.settings import Settings
 
 CHANNEL_TEMPLATE = "oa_template"  # the official account's template message
@@ -63,16 +64,12 @@ def in_session_window(resident: Resident, now: datetime) -> bool:
     return resident.last_message_at is not None and now - resident.last_message_at < SESSION_WINDOW
 
 
-def template_data(case: Case, event: CaseEvent, notice: str, settings: Settings) -> dict[str, dict[str, Any]]:
-    """The standard fields of the status template: case number, status, time, and the notice."""
-    prefix = f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。"
-    # The template already shows the number and status, so the remark carries only the body of
-    # the notice; should core.notices change its wording, the whole notice is kept instead.
-    remark = notice.removeprefix(prefix) or notice
+def template_data(case: Case, event: CaseEvent, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The standard fields of the status template: case number, status, time, and what happened."""
     return {
         "first": {"value": TEMPLATE_GREETING},
         "keyword1": {"value": case.number},
         "keyword2": {"value": event.to_status.label},
         "keyword3": {"value": event.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")},
-        "remark": {"value": remark},
+        "remark": {"value": notice_body(event)},
     }

@@ -41,8 +41,13 @@ class ReportInput:
     category_chosen: bool = False
 
     def is_empty(self) -> bool:
-        return not (self.description or self.wechat_media_ids or self.attachments or self.lat is not None
-                    or self.checkpoint_code)
+        return not (
+            self.description
+            or self.wechat_media_ids
+            or self.attachments
+            or self.lat is not None
+            or self.checkpoint_code
+        )
 
     def problems(self) -> list[str]:
         """What is missing or wrong, in words for the resident; empty when it can be submitted."""

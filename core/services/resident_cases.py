@@ -132,13 +132,6 @@ def evaluate(session: Session, resident: Resident, number: str, rating: int, com
     )
 
 
-def _last_closed_at(case: Case) -> datetime | None:
-    # The loop stamps closed_at only on the first close; after a reopen and a second close the
-    # window must run from the latest close, which the timeline records.
-    closes = [event.created_at for event in case.events if event.to_status == S.CLOSED]
-    return max(closes) if closes else case.closed_at
-
-
 def reopen(
     session: Session, resident: Resident, number: str, reason: str = "", now: datetime | None = None
 ) -> CaseEvent:
@@ -148,8 +141,8 @@ def reopen(
         raise InvalidInput(f"案件 {case.number} 当前为「{case.status.label}」，只有已办结的案件可以反映没修好")
     text = _comment(reason, "原因")
     now = now or utcnow()
-    closed_at = _last_closed_at(case)
-    if closed_at is None or now - closed_at > REOPEN_WINDOW:
+    # closed_at is stamped at every close, so the window runs from the latest one.
+    if case.closed_at is None or now - case.closed_at > REOPEN_WINDOW:
         raise InvalidInput(f"案件 {case.number} 办结已超过 7 天，不能再反映没修好；如问题仍在，请重新上报")
     # Assignee and tier stay: the same people fix what they left unfixed, with a fresh time limit.
     if case.category is not None and case.category.time_limit_hours:

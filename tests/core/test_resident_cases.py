@@ -302,15 +302,16 @@ def test_reopen_after_seven_days_is_refused(session, settings):
 def test_the_window_runs_from_the_latest_close(session, settings):
     me = factories.resident(session, "oMe")
     case = closed_case(session, settings, me)
-    # The loop stamps closed_at once; a case closed long ago, reopened and closed again today
-    # must still be reopenable.
-    case.closed_at = utcnow() - timedelta(days=30)
+    # A case reopened and closed again today is reopenable for 7 days from today, however long
+    # ago it was first closed.
+    first_close = utcnow() - timedelta(days=5)
+    case.closed_at = first_close
     resident_cases.reopen(session, me, case.number)
     for status, action in CLOSING_PATH[2:]:
         case_loop.transition(session, case, status, action=action)
-    assert case.closed_at < utcnow() - timedelta(days=29)
+    assert case.closed_at > first_close + timedelta(days=4)
 
-    resident_cases.reopen(session, me, case.number)
+    resident_cases.reopen(session, me, case.number, now=first_close + timedelta(days=9))
     assert case.status == S.DISPATCHED
 
 

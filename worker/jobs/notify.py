@@ -96,7 +96,7 @@ def _send(note: Notification, case: Case, event: CaseEvent, openid: str, templat
     rt = runtime.current()
     if note.channel == CHANNEL_TEMPLATE:
         assert template_id is not None
-        data = template_data(case, event, note.content, rt.settings)
+        data = template_data(case, event, rt.settings)
         result = rt.wechat.message.send_template(openid, template_id, data)
         msgid = result.get("msgid") if isinstance(result, dict) else None
         # The msgid ties WeChat's later TEMPLATESENDJOBFINISH receipt to this row.
