@@ -106,14 +106,35 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clean_database: Database, redis_client):
-    """The whole application (web + bot) on the test database and Redis."""
+def make_app(clean_database: Database, redis_client):
+    """Build whole applications (web + bot) for the test; each is shut down cleanly after it.
+
+    Shutting down matters in the embedded mode: a job thread left running would go on taking
+    outbox rows of later tests.
+    """
     import wsgi
 
-    application = wsgi.create_app(settings)
-    application.config["TESTING"] = True
-    yield application
-    application.extensions["gongzhi"].database.dispose()
+    made = []
+
+    def make(settings: Settings):
+        application = wsgi.create_app(settings)
+        application.config["TESTING"] = True
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        context = application.extensions["gongzhi"]
+        close = getattr(context.dispatcher, "close", None)
+        if close is not None:
+            close()
+        context.database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, make_app):
+    """The whole application on the test database and Redis."""
+    return make_app(settings)
 
 
 @pytest.fixture

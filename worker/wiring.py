@@ -14,21 +14,16 @@ from worker.embedded import ThreadDispatcher
 from worker.relay import RqDispatcher
 from worker.runtime import Runtime
 
-_embedded_redis: Any = None
-
 
 def redis_for(settings: Settings) -> Any:
-    """Redis at REDIS_URL, with short timeouts; with no REDIS_URL, one in-process stand-in."""
-    global _embedded_redis
+    """Redis at REDIS_URL, with short timeouts; with no REDIS_URL, an in-process stand-in of its own."""
     if settings.redis_url:
         return redis_lib.Redis.from_url(
             settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0, health_check_interval=30
         )
-    if _embedded_redis is None:
-        import fakeredis
+    import fakeredis
 
-        _embedded_redis = fakeredis.FakeRedis()
-    return _embedded_redis
+    return fakeredis.FakeRedis()
 
 
 def runtime_from_settings(settings: Settings) -> Runtime:

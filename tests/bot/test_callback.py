@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from core.models import Case, OutboxMessage, Photo, ReportDraft, Resident
@@ -97,3 +98,17 @@ def test_a_retried_draft_message_is_counted_once(wechat):
     first = reply_text(wechat.post(body))
     again = reply_text(wechat.post(body))
     assert first == again and "共 1 张" in again
+
+
+SAMPLES = ["text", "image", "location", "voice", "event_subscribe", "event_scan", "event_location", "event_click"]
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_every_documented_callback_body_is_answered(wechat, name):
+    first = wechat.post(sample(name))
+    assert first.status_code == 200
+    body = first.get_data(as_text=True)
+    assert body == "success" or reply_text(first)
+    if name == "event_location":
+        assert body == "success"  # WeChat wants nothing else for the periodic location report
+    assert wechat.post(sample(name)).get_data(as_text=True) == body  # and a retry gets the same

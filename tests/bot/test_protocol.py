@@ -33,10 +33,8 @@ TENCENT = {
 
 
 @pytest.fixture
-def tencent_app(settings: Settings, clean_database, redis_client):
-    import wsgi
-
-    app = wsgi.create_app(
+def tencent_app(settings: Settings, make_app):
+    return make_app(
         settings.replace(
             wechat_token=TENCENT["token"],
             wechat_encoding_aes_key=TENCENT["aes_key"],
@@ -44,8 +42,6 @@ def tencent_app(settings: Settings, clean_database, redis_client):
             wechat_replay_window_seconds=0,  # the sample is from 2014
         )
     )
-    yield app
-    app.extensions["gongzhi"].database.dispose()
 
 
 def tencent_query(**changes) -> dict[str, str]:
@@ -104,12 +100,9 @@ def test_get_verification_in_either_mode(client, wechat):
     assert response.get_data(as_text=True) == "e42"
 
 
-def test_the_replay_window_can_be_turned_off(app, settings, clean_database):
-    import wsgi
-
+def test_the_replay_window_can_be_turned_off(settings, make_app):
     old = settings.replace(wechat_replay_window_seconds=0)
-    client = wsgi.create_app(old).test_client()
-    sender = WeChatSender.for_settings(client, old)
+    sender = WeChatSender.for_settings(make_app(old).test_client(), old)
     assert sender.text("oOld", "帮助", timestamp=1409735669).status_code == 200
 
 

@@ -22,11 +22,9 @@ def private_redis():
     server.stop()
 
 
-def test_reports_survive_a_redis_outage(settings, clean_database, fake_wechat, private_redis, start_worker):
-    import wsgi
-
+def test_reports_survive_a_redis_outage(settings, clean_database, fake_wechat, private_redis, start_worker, make_app):
     settings = settings.replace(redis_url=private_redis.url)
-    app = wsgi.create_app(settings)
+    app = make_app(settings)
     client = app.test_client()
     wechat = WeChatSender(client, settings.wechat_token)
     with clean_database.session() as s:
@@ -73,4 +71,3 @@ def test_reports_survive_a_redis_outage(settings, clean_database, fake_wechat, p
     assert message.json["touser"] == "oOutage_2" and numbers[1] in message.json["text"]["content"]
     with clean_database.session() as s:
         assert s.scalars(select(OutboxMessage).where(OutboxMessage.relayed_at.is_(None))).all() == []
-    app.extensions["gongzhi"].database.dispose()

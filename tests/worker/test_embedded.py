@@ -14,11 +14,9 @@ from tests.wechat_sender import WeChatSender, reply_text
 from worker.embedded import ThreadDispatcher
 
 
-def test_jobs_run_off_the_request_thread_without_redis(settings, clean_database, fake_wechat):
-    import wsgi
-
+def test_jobs_run_off_the_request_thread_without_redis(settings, clean_database, fake_wechat, make_app):
     settings = settings.replace(redis_url=None, wechat_api_base=fake_wechat.base_url)
-    app = wsgi.create_app(settings)
+    app = make_app(settings)
     dispatcher = app.extensions["gongzhi"].dispatcher
     assert isinstance(dispatcher, ThreadDispatcher)
     client = app.test_client()
@@ -48,16 +46,11 @@ def test_jobs_run_off_the_request_thread_without_redis(settings, clean_database,
     assert dispatcher.wait_idle(10)
     workers = [t for t in threading.enumerate() if t.name == "embedded-jobs"]
     assert workers and workers[0] is not threading.current_thread()
-    dispatcher.close()
-    app.extensions["gongzhi"].database.dispose()
 
 
-def test_a_failing_job_waits_its_turn_without_holding_up_the_others(settings, clean_database, fake_wechat):
-    import wsgi
-
+def test_a_failing_job_waits_its_turn_without_holding_up_the_others(settings, clean_database, fake_wechat, make_app):
     settings = settings.replace(redis_url=None, wechat_api_base=fake_wechat.base_url, job_retry_intervals=(30,))
-    app = wsgi.create_app(settings)
-    dispatcher = app.extensions["gongzhi"].dispatcher
+    app = make_app(settings)
     wechat = WeChatSender(app.test_client(), settings.wechat_token)
     fake_wechat.add_media("later-ok", images.small_png(), "image/png")
     fake_wechat.fail_next(1, errcode=-1, path="/cgi-bin/media/get")  # the first photo's first try fails
@@ -74,5 +67,3 @@ def test_a_failing_job_waits_its_turn_without_holding_up_the_others(settings, cl
     wait_until(second_ready, timeout=10, what="the second photo while the first waits for its retry")
     with clean_database.session() as s:
         assert s.scalar(select(Photo).where(Photo.wechat_media_id == "first-photo")).status == PhotoStatus.PENDING
-    dispatcher.close()
-    app.extensions["gongzhi"].database.dispose()
