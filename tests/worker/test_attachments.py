@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.models import Attachment
 from tests import factories
-from worker import runtime
 from worker.jobs.attachments import fetch_attachment
-from worker.runtime import Runtime
-
-
-@pytest.fixture
-def attachment_runtime(settings, clean_database, redis_client, fake_wechat):
-    settings = settings.replace(wechat_api_base=fake_wechat.base_url)
-    runtime.install(Runtime(settings=settings, database=clean_database, redis=redis_client))
-    yield runtime.current()
-    runtime.install(None)  # type: ignore[arg-type]
 
 
 def attachment(session, settings, media_id: str, kind: str = "voice", fmt: str = "amr") -> Attachment:
@@ -31,23 +20,23 @@ def attachment(session, settings, media_id: str, kind: str = "voice", fmt: str =
     return item
 
 
-def test_a_voice_message_is_stored_once(session, attachment_runtime, fake_wechat):
+def test_a_voice_message_is_stored_once(session, job_runtime, fake_wechat):
     audio = b"#!AMR\n" + bytes(range(256)) * 10
     fake_wechat.add_media("voice-1", audio, "audio/amr")
-    item = attachment(session, attachment_runtime.settings, "voice-1")
+    item = attachment(session, job_runtime.settings, "voice-1")
     assert fetch_attachment(item.id) == "ready"
     assert fetch_attachment(item.id) == "ready"
     assert len(fake_wechat.calls("/cgi-bin/media/get")) == 1
     session.expire_all()
     stored = session.get(Attachment, item.id)
     assert stored.path.endswith(".amr") and stored.size == len(audio)
-    assert (Path(attachment_runtime.settings.media_dir) / stored.path).read_bytes() == audio
+    assert (Path(job_runtime.settings.media_dir) / stored.path).read_bytes() == audio
 
 
-def test_a_video_and_a_lost_one(session, attachment_runtime, fake_wechat):
+def test_a_video_and_a_lost_one(session, job_runtime, fake_wechat):
     fake_wechat.add_media("video-1", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video/mp4")
-    good = attachment(session, attachment_runtime.settings, "video-1", kind="video", fmt="video/mp4")
-    lost = attachment(session, attachment_runtime.settings, "video-gone", kind="video", fmt="video/mp4")
+    good = attachment(session, job_runtime.settings, "video-1", kind="video", fmt="video/mp4")
+    lost = attachment(session, job_runtime.settings, "video-gone", kind="video", fmt="video/mp4")
     assert fetch_attachment(good.id) == "ready"
     assert fetch_attachment(lost.id) == "failed"
     session.expire_all()

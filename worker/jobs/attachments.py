@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import mimetypes
 
-from wechatpy.exceptions import WeChatClientException
-
 from core.glossary import PhotoStatus
 from core.models import Attachment
 from worker import media_store, runtime
-from worker.jobs.photos import PERMANENT_ERRCODES
+from worker.jobs.media import MediaGone, download
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +29,10 @@ def fetch_attachment(attachment_id: int) -> str:
         if item.status != PhotoStatus.PENDING:
             return item.status.value
         try:
-            response = rt.wechat.media.download(item.wechat_media_id)
-        except WeChatClientException as exc:
-            if exc.errcode in PERMANENT_ERRCODES:
-                return _fail(session, item, f"微信素材已失效（{exc.errcode}）")
-            raise
-        if isinstance(response, dict):  # a video: WeChat answers with a download link instead
-            response = rt.wechat._http.get(response["video_url"], timeout=rt.settings.wechat_timeout_seconds)
-            response.raise_for_status()
-        data = response.content
-        if len(data) > MAX_ATTACHMENT:
-            return _fail(session, item, "文件超过 20 MB")
-        content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+            media = download(rt, item.wechat_media_id, MAX_ATTACHMENT)
+        except MediaGone as exc:
+            return _fail(session, item, str(exc))
+        data, content_type = media.data, media.content_type
         extension = EXTENSIONS.get(item.format or "") or mimetypes.guess_extension(content_type) or ".bin"
         relative = f"attachments/{item.created_at:%Y/%m}/{item.id}-{item.kind}{extension}"
         item.path = media_store.save(rt.settings.media_dir, relative, data)

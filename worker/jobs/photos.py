@@ -5,19 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from wechatpy.exceptions import WeChatClientException
-
 from core.glossary import PhotoStatus
 from core.models import Photo
 from core.models.base import utcnow
 from worker import media_store, runtime
 from worker.imaging import ImageRejected, process_photo
+from worker.jobs.media import MediaGone, download
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 10 * 1024 * 1024
-# WeChat answers these for a media id that will never work: no retry can help.
-PERMANENT_ERRCODES = {40007, 40008}
 
 
 def fetch_photo(photo_id: int) -> str:
@@ -33,14 +30,9 @@ def fetch_photo(photo_id: int) -> str:
         if photo.status != PhotoStatus.PENDING:
             return photo.status.value
         try:
-            response = rt.wechat.media.download(photo.wechat_media_id)
-        except WeChatClientException as exc:
-            if exc.errcode in PERMANENT_ERRCODES:
-                return _fail(session, photo, f"微信素材已失效（{exc.errcode}）")
-            raise
-        data = response.content
-        if len(data) > MAX_DOWNLOAD:
-            return _fail(session, photo, "图片超过 10 MB")
+            data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
+        except MediaGone as exc:
+            return _fail(session, photo, str(exc))
         try:
             processed = process_photo(data)
         except ImageRejected as exc:

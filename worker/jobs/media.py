@@ -1,0 +1,38 @@
+"""Downloading a resident's media (photo, voice, video) through the WeChat media API, for the jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wechatpy.exceptions import WeChatClientException
+
+# WeChat answers these for a media id that will never work: no retry can help.
+PERMANENT_ERRCODES = {40007, 40008}
+
+
+class MediaGone(Exception):
+    """WeChat no longer has the media (or never had it); the message is fit for staff to read."""
+
+
+@dataclass(frozen=True)
+class Media:
+    data: bytes
+    content_type: str
+
+
+def download(rt: Any, media_id: str, max_bytes: int) -> Media:
+    """The media's bytes; MediaGone when it is gone for good or too large, other errors to retry."""
+    try:
+        response = rt.wechat.media.download(media_id)
+    except WeChatClientException as exc:
+        if exc.errcode in PERMANENT_ERRCODES:
+            raise MediaGone(f"微信素材已失效（{exc.errcode}）") from None
+        raise
+    if isinstance(response, dict):  # a video: WeChat answers with a download link instead
+        response = rt.wechat._http.get(response["video_url"], timeout=rt.settings.wechat_timeout_seconds)
+        response.raise_for_status()
+    if len(response.content) > max_bytes:
+        raise MediaGone(f"文件超过 {max_bytes // (1024 * 1024)} MB")
+    content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+    return Media(response.content, content_type)
