@@ -8,7 +8,7 @@ from bot import reports, texts
 from core.glossary import CoordSystem
 from core.models.base import utcnow
 from core.services import resident_cases
-from core.services.checkpoints import checkpoint_for_scene, checkpoint_for_url
+from core.services.checkpoints import resolve_scene, resolve_url
 
 if TYPE_CHECKING:
     from bot.dialogue import Turn
@@ -30,15 +30,15 @@ def on_subscribe(turn: Turn, message: Any) -> str:
 def on_subscribe_scan(turn: Turn, message: Any) -> str:
     """A non-follower scanned an account QR: they follow now, and the scene may be a checkpoint."""
     _follow(turn)
-    checkpoint = checkpoint_for_scene(turn.session, message.scene_id)
-    if checkpoint is None:
+    scanned = resolve_scene(turn.session, turn.settings, message.scene_id)
+    if scanned is None:
         return texts.WELCOME
-    return "欢迎关注！" + reports.start_at_checkpoint(turn, checkpoint)
+    return "欢迎关注！" + reports.start_at_checkpoint(turn, scanned)
 
 
 def on_scan(turn: Turn, message: Any) -> str | None:
-    checkpoint = checkpoint_for_scene(turn.session, message.scene_id)
-    return reports.start_at_checkpoint(turn, checkpoint) if checkpoint else None
+    scanned = resolve_scene(turn.session, turn.settings, message.scene_id)
+    return reports.start_at_checkpoint(turn, scanned) if scanned else None
 
 
 def on_unsubscribe(turn: Turn, message: Any) -> None:
@@ -72,8 +72,7 @@ def on_scancode_waitmsg(turn: Turn, message: Any) -> str:
         scanned = message.scan_result
     except (KeyError, TypeError):
         return texts.NOT_A_CHECKPOINT
-    checkpoint = checkpoint_for_url(turn.session, scanned, turn.settings.public_base_url)
-    return reports.start_at_checkpoint(turn, checkpoint)
+    return reports.start_at_checkpoint(turn, resolve_url(turn.session, turn.settings, scanned))
 
 
 HANDLERS = {

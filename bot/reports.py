@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from bot import texts
+from core.codes import Verdict
 from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
-from core.models import Case, Category, Checkpoint
+from core.models import Case, Category
 from core.models.base import utcnow
 from core.services import drafts
+from core.services.checkpoints import Scanned
 from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
 from core.services.suggest import suggest_categories
 from core.text import clean
@@ -101,10 +103,13 @@ def choose_category(turn: Turn, number: int) -> str:
     return f"问题类别已改为：{category.name if category else code}。" + texts.next_step(report)
 
 
-def start_at_checkpoint(turn: Turn, checkpoint: Checkpoint | None) -> str:
-    """A scanned sign: a new draft placed at the checkpoint (what was gathered so far is kept)."""
-    if checkpoint is None:
+def start_at_checkpoint(turn: Turn, scanned: Scanned) -> str:
+    """A scanned sign: the draft is placed at the checkpoint (what was gathered so far is kept)."""
+    if scanned.verdict is Verdict.REPLACED:
+        return texts.SIGN_REPLACED
+    if not scanned.valid or scanned.checkpoint is None:
         return texts.NOT_A_CHECKPOINT
+    checkpoint = scanned.checkpoint
     report = turn.report
     report.checkpoint_code = checkpoint.code
     report.lat = report.lng = None  # the checkpoint is the place now

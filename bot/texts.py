@@ -22,6 +22,7 @@ WELCOME = "欢迎关注！这里可以随时上报身边的问题，并收到处
 REPORT_HOWTO = "请拍照发送问题现场，再发送位置和文字描述，完成后回复「提交」。"
 CANCELLED = "已清空，您可以重新开始上报。"
 NOTHING_TO_SUBMIT = "还没有要提交的内容。\n" + REPORT_HOWTO
+SIGN_REPLACED = "这个巡查点的二维码已经更换，请扫描现场张贴的新二维码；也可以直接拍照、发送位置来上报。"
 NOT_A_CHECKPOINT = "这不是本社区巡查点的二维码。您可以直接拍照、发送位置来上报。"
 VOICE_WITHOUT_TEXT = "已收到语音。为便于处理，请再用文字简单描述问题。"
 BAD_LOCATION = "没能识别这个位置，请重新发送。"

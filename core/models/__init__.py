@@ -7,7 +7,7 @@ from core.models.drafts import ReportDraft
 from core.models.media import Attachment, Photo
 from core.models.messaging import Notification, OutboxMessage
 from core.models.people import Resident, StaffUser
-from core.models.places import Checkpoint, Grid
+from core.models.places import CheckIn, Checkpoint, Grid
 
 __all__ = [
     "Attachment",
@@ -16,6 +16,7 @@ __all__ = [
     "CaseEvent",
     "CaseNumberCounter",
     "Category",
+    "CheckIn",
     "Checkpoint",
     "Grid",
     "Notification",

@@ -45,6 +45,10 @@ class Case(Timestamped, Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     reporter_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     anonymous: Mapped[bool] = mapped_column(default=False)
+    # A phone number the reporter left for call-backs (scan page); never shown publicly.
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # The unguessable key of the public tracking page /t/<token>.
+    tracking_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, 16))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

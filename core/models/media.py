@@ -20,6 +20,8 @@ class Photo(Timestamped, Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
     wechat_media_id: Mapped[str | None] = mapped_column(String(128))
+    # An upload kept as it came, under MEDIA_DIR, until the worker has processed it.
+    upload_path: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, 16), default=PhotoStatus.PENDING)
     path: Mapped[str | None] = mapped_column(String(256))
     thumb_path: Mapped[str | None] = mapped_column(String(256))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.glossary import CoordSystem, GridLevel
-from core.models.base import Base, Timestamped, str_enum
+from core.models.base import Base, Timestamped, str_enum, utcnow
 
 
 class Grid(Timestamped, Base):
@@ -58,3 +59,21 @@ class Checkpoint(Timestamped, Base):
     key_version: Mapped[int] = mapped_column(default=1)
 
     grid: Mapped[Grid] = relationship()
+
+
+class CheckIn(Base):
+    """A patrol officer's proof of passing a checkpoint (约束点签到): who, which checkpoint, when, where."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_checkpoint_at", "checkpoint_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    coord_system: Mapped[CoordSystem | None] = mapped_column(str_enum(CoordSystem, 8))
+    source: Mapped[str] = mapped_column(String(16))  # page, wechat, api
+
+    checkpoint: Mapped[Checkpoint] = relationship()

@@ -1,48 +1,67 @@
-"""Finding the checkpoint behind a scanned sign: a WeChat QR scene or the sign's URL."""
+"""Checkpoints behind scanned signs: public codes, sign URLs, QR scenes, and what a scanned code means."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.codes import Verdict, judge, make_code, parse_code
 from core.models import Checkpoint
+from core.settings import Settings
 
 SCENE_PREFIX = "cp:"
 
 
-def scene_for(checkpoint: Checkpoint) -> str:
-    """The parametric-QR scene string of a checkpoint's sign."""
-    return f"{SCENE_PREFIX}{checkpoint.code}"
+@dataclass(frozen=True)
+class Scanned:
+    """What a scanned code turned out to be; `checkpoint` is set unless the code is forged."""
+
+    verdict: Verdict
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID
 
 
-def sign_url(public_base_url: str, checkpoint: Checkpoint) -> str:
-    """The URL a checkpoint's sign encodes."""
-    return f"{public_base_url.rstrip('/')}/q/{checkpoint.code}"
+FORGED = Scanned(Verdict.FORGED)
 
 
-def checkpoint_for_code(session: Session, code: str) -> Checkpoint | None:
-    if not code or len(code) > 64:
-        return None
-    return session.scalar(select(Checkpoint).where(Checkpoint.code == code))
+def public_code(settings: Settings, checkpoint: Checkpoint) -> str:
+    return make_code(settings.secret_key, checkpoint.id, checkpoint.key_version)
 
 
-def checkpoint_for_scene(session: Session, scene: str | None) -> Checkpoint | None:
-    """The checkpoint of a QR scene `cp:<code>`; None for any other scene."""
+def sign_url(settings: Settings, checkpoint: Checkpoint) -> str:
+    """The URL a checkpoint's sign encodes: PUBLIC_BASE_URL/q/<public code>."""
+    return f"{settings.public_base_url.rstrip('/')}/q/{public_code(settings, checkpoint)}"
+
+
+def scene_for(settings: Settings, checkpoint: Checkpoint) -> str:
+    """The official account's parametric-QR scene for a checkpoint: cp:<public code>."""
+    return f"{SCENE_PREFIX}{public_code(settings, checkpoint)}"
+
+
+def resolve_code(session: Session, settings: Settings, code: str | None) -> Scanned:
+    """Whether `code` opens a checkpoint, belongs to a replaced sign, or is forged."""
+    parsed = parse_code(settings.secret_key, code or "")
+    checkpoint = session.get(Checkpoint, parsed.checkpoint_id) if parsed else None
+    verdict = judge(parsed, checkpoint.key_version if checkpoint else None)
+    return FORGED if verdict is Verdict.FORGED else Scanned(verdict, checkpoint)
+
+
+def resolve_scene(session: Session, settings: Settings, scene: str | None) -> Scanned | None:
+    """The checkpoint of a QR scene `cp:<code>`; None for a scene that is not a checkpoint's."""
     if not scene or not scene.startswith(SCENE_PREFIX):
         return None
-    return checkpoint_for_code(session, scene.removeprefix(SCENE_PREFIX))
+    return resolve_code(session, settings, scene.removeprefix(SCENE_PREFIX))
 
 
-def checkpoint_for_url(session: Session, url: str | None, public_base_url: str) -> Checkpoint | None:
-    """The checkpoint of a sign URL `PUBLIC_BASE_URL/q/<code>`; None for any other URL."""
-    if not url:
-        return None
-    ours, scanned = urlsplit(public_base_url), urlsplit(url.strip())
-    if (scanned.scheme, scanned.netloc) != (ours.scheme, ours.netloc):
-        return None
+def resolve_url(session: Session, settings: Settings, url: str | None) -> Scanned:
+    """The checkpoint of a sign URL; forged for any URL that is not one of our signs."""
+    ours, scanned = urlsplit(settings.public_base_url), urlsplit((url or "").strip())
     prefix = ours.path.rstrip("/") + "/q/"
-    if not scanned.path.startswith(prefix):
-        return None
-    return checkpoint_for_code(session, scanned.path.removeprefix(prefix).strip("/"))
+    if (scanned.scheme, scanned.netloc) != (ours.scheme, ours.netloc) or not scanned.path.startswith(prefix):
+        return FORGED
+    return resolve_code(session, settings, scanned.path.removeprefix(prefix).strip("/"))

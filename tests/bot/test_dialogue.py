@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
 from sqlalchemy import func, select
 
 from core import case_loop
+from core.codes import make_code
 from core.glossary import CaseStatus, GridLevel
 from core.models import Attachment, Case, Checkpoint, Grid, Notification, Photo, ReportDraft, Resident
 from core.services.catalogue import load_catalogue
+from core.services.checkpoints import scene_for, sign_url
 from tests import factories
 from tests.wechat_sender import build, reply_text
 
@@ -27,15 +32,23 @@ def catalogue(db, settings):
         s.commit()
 
 
+@dataclass
+class Sign:
+    scene: str
+    url: str
+    old_scene: str  # the scene of the sign before the code was rotated
+
+
 @pytest.fixture
-def checkpoint(db):
+def checkpoint(db, settings) -> Sign:
     with db.session() as s:
         district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
         grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=31.8, lng=117.3)
+        point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=31.8, lng=117.3, key_version=2)
         s.add_all([district, grid, point])
         s.commit()
-        return point.code
+        old = make_code(settings.secret_key, point.id, 1)
+        return Sign(scene_for(settings, point), sign_url(settings, point), f"cp:{old}")
 
 
 def count(db, model, **where) -> int:
@@ -130,38 +143,38 @@ def test_two_residents_interleaving_keep_their_own_drafts(wechat, db):
         assert photos == {me.id: "me-photo", you.id: "you-photo"}
 
 
-EVERY_MESSAGE = {
-    "text": lambda: build("text", ME, Content="路灯坏了"),
-    "image": lambda: build("image", ME, PicUrl="http://x/0", MediaId="m-r"),
-    "voice": lambda: build("voice", ME, MediaId="v-r", Format="amr", Recognition="井盖没了"),
-    "video": lambda: build("video", ME, MediaId="vid-r", ThumbMediaId="t"),
-    "shortvideo": lambda: build("shortvideo", ME, MediaId="sv-r", ThumbMediaId="t"),
-    "location": lambda: build("location", ME, Location_X=31.8, Location_Y=117.3, Scale=16, Label="方兴大道"),
-    "link": lambda: build("link", ME, Title="t", Description="d", Url="https://example.invalid"),
-    "subscribe": lambda: build("event", ME, Event="subscribe", create_time=1763700100),
-    "unsubscribe": lambda: build("event", ME, Event="unsubscribe", create_time=1763700101),
-    "scan": lambda: build("event", ME, Event="SCAN", EventKey="cp:CP0001", Ticket="t", create_time=1763700102),
-    "subscribe_scan": lambda: build(
-        "event", ME, Event="subscribe", EventKey="qrscene_cp:CP0001", Ticket="t", create_time=1763700103
+EVERY_MESSAGE: dict[str, Callable[[Sign], str]] = {
+    "text": lambda sign: build("text", ME, Content="路灯坏了"),
+    "image": lambda sign: build("image", ME, PicUrl="http://x/0", MediaId="m-r"),
+    "voice": lambda sign: build("voice", ME, MediaId="v-r", Format="amr", Recognition="井盖没了"),
+    "video": lambda sign: build("video", ME, MediaId="vid-r", ThumbMediaId="t"),
+    "shortvideo": lambda sign: build("shortvideo", ME, MediaId="sv-r", ThumbMediaId="t"),
+    "location": lambda sign: build("location", ME, Location_X=31.8, Location_Y=117.3, Scale=16, Label="方兴大道"),
+    "link": lambda sign: build("link", ME, Title="t", Description="d", Url="https://example.invalid"),
+    "subscribe": lambda sign: build("event", ME, Event="subscribe", create_time=1763700100),
+    "unsubscribe": lambda sign: build("event", ME, Event="unsubscribe", create_time=1763700101),
+    "scan": lambda sign: build("event", ME, Event="SCAN", EventKey=sign.scene, Ticket="t", create_time=1763700102),
+    "subscribe_scan": lambda sign: build(
+        "event", ME, Event="subscribe", EventKey=f"qrscene_{sign.scene}", Ticket="t", create_time=1763700103
     ),
-    "location_event": lambda: build(
+    "location_event": lambda sign: build(
         "event", ME, Event="LOCATION", Latitude=31.8, Longitude=117.3, Precision=30, create_time=1763700104
     ),
-    "click": lambda: build("event", ME, Event="CLICK", EventKey="MY_CASES", create_time=1763700105),
-    "scancode_waitmsg": lambda: build(
+    "click": lambda sign: build("event", ME, Event="CLICK", EventKey="MY_CASES", create_time=1763700105),
+    "scancode_waitmsg": lambda sign: build(
         "event",
         ME,
         Event="scancode_waitmsg",
         EventKey="SCAN_CHECKPOINT",
         create_time=1763700106,
-        ScanCodeInfo={"ScanType": "qrcode", "ScanResult": "http://127.0.0.1:5000/q/CP0001"},
+        ScanCodeInfo={"ScanType": "qrcode", "ScanResult": sign.url},
     ),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(EVERY_MESSAGE))
 def test_a_retried_delivery_gets_the_same_reply_and_changes_nothing(wechat, db, catalogue, checkpoint, kind):
-    body = EVERY_MESSAGE[kind]()
+    body = EVERY_MESSAGE[kind](checkpoint)
     first = wechat.post(body)
     assert first.status_code == 200
     with db.session() as s:
@@ -185,7 +198,7 @@ def test_a_retried_submit_makes_one_case(wechat, db):
 
 
 def test_scanning_a_sign_starts_a_report_at_the_checkpoint(wechat, db, checkpoint):
-    reply = reply_text(wechat.event(ME, "SCAN", EventKey="cp:CP0001", Ticket="t"))
+    reply = reply_text(wechat.event(ME, "SCAN", EventKey=checkpoint.scene, Ticket="t"))
     assert "您在「小区东门」（方兴社区第一网格）" in reply
     wechat.text(ME, "东门垃圾堆了三天了")
     number = submit(wechat, ME)
@@ -196,7 +209,7 @@ def test_scanning_a_sign_starts_a_report_at_the_checkpoint(wechat, db, checkpoin
 
 
 def test_a_non_follower_scanning_a_sign_follows_and_starts_a_report(wechat, db, checkpoint):
-    reply = reply_text(wechat.event(YOU, "subscribe", EventKey="qrscene_cp:CP0001", Ticket="t"))
+    reply = reply_text(wechat.event(YOU, "subscribe", EventKey=f"qrscene_{checkpoint.scene}", Ticket="t"))
     assert reply.startswith("欢迎关注！您在「小区东门」")
     with db.session() as s:
         assert s.scalar(select(Resident).where(Resident.openid == YOU)).is_follower
@@ -210,9 +223,17 @@ def test_the_menu_scanner_reads_a_sign_url(wechat, checkpoint, settings):
             wechat.event(ME, "scancode_waitmsg", EventKey="S", ScanCodeInfo=info, create_time=1763700000 + second)
         )
 
-    assert "小区东门" in scan(f"{settings.public_base_url}/q/CP0001", 1)
-    assert "不是本社区巡查点" in scan("https://example.invalid/q/CP0001", 2)
-    assert "不是本社区巡查点" in scan(f"{settings.public_base_url}/q/CP9999", 3)
+    code = checkpoint.url.rsplit("/", 1)[1]
+    assert "小区东门" in scan(checkpoint.url, 1)
+    assert "不是本社区巡查点" in scan(f"https://example.invalid/q/{code}", 2)
+    assert "不是本社区巡查点" in scan(f"{settings.public_base_url}/q/CP0001", 3)  # the label is no code
+    assert "不是本社区巡查点" in scan(checkpoint.url[:-1] + ("a" if code[-1] != "a" else "b"), 4)  # altered
+    old = checkpoint.old_scene.removeprefix("cp:")
+    assert "已经更换" in scan(f"{settings.public_base_url}/q/{old}", 5)
+
+
+def test_a_rotated_sign_says_so(wechat, checkpoint):
+    assert "已经更换" in reply_text(wechat.event(ME, "SCAN", EventKey=checkpoint.old_scene, Ticket="t"))
 
 
 def test_following_unfollowing_and_the_location_report(wechat, db):

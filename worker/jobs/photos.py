@@ -8,8 +8,8 @@ import logging
 from core.glossary import PhotoStatus
 from core.models import Photo
 from core.models.base import utcnow
+from media.imaging import ImageRejected, process_photo
 from worker import media_store, runtime
-from worker.imaging import ImageRejected, process_photo
 from worker.jobs.media import MediaGone, download
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
+from media.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, process_photo
 from tests import images
-from worker.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, process_photo
 
 
 def test_a_phone_photo_is_turned_upright_shrunk_and_stripped():
