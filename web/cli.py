@@ -11,6 +11,7 @@ from core.glossary import Role
 from core.migrations import upgrade_database
 from core.services.demo import load_demo
 from core.services.staff import create_staff
+from web import checkpoint_cli
 from web.context import app_context
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
@@ -71,3 +72,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo)
+    checkpoint_cli.init_app(app)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.glossary import CoordSystem, GridLevel, Role
 from core.models import Checkpoint, Grid, StaffUser
 from core.services.catalogue import load_catalogue
+from core.services.checkpoint_admin import checkpoint_code
 from core.services.staff import create_staff
 from core.settings import Settings
 
@@ -69,11 +70,6 @@ class DemoSummary:
         )
         rows = ["\t".join(account) for account in self.accounts]
         return "\n".join([totals, "用户名\t密码\t角色\t所属网格", *rows])
-
-
-def checkpoint_code(serial: int) -> str:
-    """The code posted on the demo's `serial`-th checkpoint sign (kept here alone so it can change)."""
-    return f"CP{serial:04d}"
 
 
 def load_demo(session: Session, settings: Settings) -> DemoSummary:
