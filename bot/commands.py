@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
 from bot import reports, texts
 from core.errors import GongzhiError
-from core.services import resident_cases
+from core.services import patrol, resident_cases
 from core.services.suggest import suggest_categories
 from core.text import clean
 
@@ -24,6 +26,7 @@ LOOKUP = re.compile(rf"^(?:查询|查看|进度)\s*{NUMBER}$", re.IGNORECASE)
 RATE = re.compile(rf"^评价\s*{NUMBER}\s*([0-9０-９一二三四五]+)\s*(.*)$", re.IGNORECASE | re.DOTALL)
 REOPEN = re.compile(rf"^(?:没修好|未解决|没解决)\s*{NUMBER}\s*(.*)$", re.IGNORECASE | re.DOTALL)
 CHOICE = re.compile(r"^[1-9１-９]$")
+BIND = re.compile(r"^绑定\s*([0-9０-９]{1,12})$")
 CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -48,6 +51,8 @@ def on_text(turn: Turn, message: Any) -> str:
     if text in MY_CASES:
         cases = resident_cases.my_cases(turn.session, turn.resident, limit=5)
         return texts.case_list(cases, turn.settings.tz)
+    if match := BIND.match(text):
+        return _bind(turn, message, match[1])
     if command := _case_command(turn, text):
         return command
     if CHOICE.match(text) and turn.report.suggested_codes:
@@ -56,6 +61,25 @@ def on_text(turn: Turn, message: Any) -> str:
         # Outside a draft, text that names no problem we know ("你好") gets the help text.
         return texts.HELP
     return reports.describe(turn, text)
+
+
+def _redis() -> Any:
+    """This process's Redis. The Turn does not carry it; every dialogue runs inside the /wechat request."""
+    from flask import current_app
+
+    return current_app.extensions["gongzhi"].redis
+
+
+def _bind(turn: Turn, message: Any, code: str) -> str:
+    """「绑定 123456」: a staff member binds this WeChat to their account with a code from the staff API."""
+    code = code.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    try:
+        staff = patrol.bind_openid(turn.session, _redis(), message.source, code)
+    except GongzhiError as exc:
+        return exc.message
+    except RedisError:
+        return "暂时无法绑定，请稍后再试。"
+    return f"绑定成功！本微信已绑定工作账号「{staff.display_name}」，今后在公众号中扫描巡查点二维码即可签到。"
 
 
 def _case_command(turn: Turn, text: str) -> str | None:

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 from bot import reports, texts
 from core.glossary import CoordSystem
 from core.models.base import utcnow
-from core.services import resident_cases
-from core.services.checkpoints import resolve_scene, resolve_url
+from core.services import patrol, resident_cases
+from core.services.checkpoints import Scanned, resolve_scene, resolve_url
 
 if TYPE_CHECKING:
     from bot.dialogue import Turn
+
+CHECKED_IN = "已签到：{name}（{time}）。如需上报问题，请直接拍照发送。"
 
 
 def _follow(turn: Turn) -> None:
@@ -20,6 +22,17 @@ def _follow(turn: Turn) -> None:
         resident.is_follower = True
         resident.followed_at = utcnow()
         resident.unfollowed_at = None
+
+
+def at_checkpoint(turn: Turn, message: Any, scanned: Scanned) -> str:
+    """A scanned sign: staff bound to this WeChat check in there if it is in their area; others report."""
+    if scanned.valid and scanned.checkpoint is not None:
+        staff = patrol.staff_for_openid(turn.session, message.source)
+        if staff is not None and patrol.may_check_in(staff, scanned.checkpoint):
+            check_in = patrol.record_check_in(turn.session, staff, scanned.checkpoint, source="wechat")
+            at = check_in.at.astimezone(turn.settings.tz).strftime("%H:%M")
+            return CHECKED_IN.format(name=scanned.checkpoint.name, time=at)
+    return reports.start_at_checkpoint(turn, scanned)
 
 
 def on_subscribe(turn: Turn, message: Any) -> str:
@@ -33,12 +46,12 @@ def on_subscribe_scan(turn: Turn, message: Any) -> str:
     scanned = resolve_scene(turn.session, turn.settings, message.scene_id)
     if scanned is None:
         return texts.WELCOME
-    return "欢迎关注！" + reports.start_at_checkpoint(turn, scanned)
+    return "欢迎关注！" + at_checkpoint(turn, message, scanned)
 
 
 def on_scan(turn: Turn, message: Any) -> str | None:
     scanned = resolve_scene(turn.session, turn.settings, message.scene_id)
-    return reports.start_at_checkpoint(turn, scanned) if scanned else None
+    return at_checkpoint(turn, message, scanned) if scanned else None
 
 
 def on_unsubscribe(turn: Turn, message: Any) -> None:
@@ -72,7 +85,7 @@ def on_scancode_waitmsg(turn: Turn, message: Any) -> str:
         scanned = message.scan_result
     except (KeyError, TypeError):
         return texts.NOT_A_CHECKPOINT
-    return reports.start_at_checkpoint(turn, resolve_url(turn.session, turn.settings, scanned))
+    return at_checkpoint(turn, message, resolve_url(turn.session, turn.settings, scanned))
 
 
 HANDLERS = {

@@ -21,12 +21,13 @@ def create_app(context: AppContext) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
-    from web import cli, errors, home, staff_api
+    from web import cli, errors, home, patrol_api, staff_api
 
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(staff_api.blueprint)
+    app.register_blueprint(patrol_api.blueprint)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
