@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 from flask import Flask
 
 from bot.cli import create_cli as wechat_cli
+from bot.client import GongzhiWeChatClient, make_wechat_client
 from bot.views import create_blueprint as wechat_blueprint
+from core.context import AppContext
 from core.errors import ConfigError
-from core.settings import Settings
+from core.settings import REAL_WECHAT_API_BASE, Settings
+from qr.cli import create_cli as qr_cli
 from web import create_app as create_web_app
 from worker.wiring import build_context
 
@@ -23,4 +29,29 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = create_web_app(context)
     app.register_blueprint(wechat_blueprint(context))
     app.cli.add_command(wechat_cli(context))
+    app.cli.add_command(qr_cli(context, wechat_qr_url=wechat_qr_url(context)))
     return app
+
+
+def wechat_qr_url(context: AppContext) -> Callable[[str], str] | None:
+    """`scene -> URL` of the official account's permanent QR code for a scene, for `qr signs --wechat`.
+
+    None while the account is the development placeholder aimed at the real WeChat API: those
+    credentials can only fail there, and the command says so instead. The client is made on the
+    first call, so serving the app never builds one.
+    """
+    settings = context.settings
+    if settings.wechat_api_base == REAL_WECHAT_API_BASE and settings.wechat_app_secret == Settings.wechat_app_secret:
+        return None
+
+    @cache
+    def client() -> GongzhiWeChatClient:
+        return make_wechat_client(settings, context.redis)
+
+    def create(scene: str) -> str:
+        answer = client().qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
+        )
+        return str(answer["url"])
+
+    return create

@@ -89,6 +89,8 @@ class Settings:
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     relay_poll_seconds: float = 2.0
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
+    # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
+    sign_font: str | None = None
 
     @property
     def is_production(self) -> bool:

@@ -9,6 +9,7 @@ process — lands here. It answers like the real API (same paths, same JSON, sam
     POST /cgi-bin/message/custom/send   customer-service message
     POST /cgi-bin/message/template/send template message (answers a msgid)
     POST /cgi-bin/menu/create           the custom menu
+    POST /cgi-bin/qrcode/create         a parametric QR code (answers a ticket and its weixin.qq.com URL)
     POST /cgi-bin/message/subscribe/send     mini-program subscribe message
     POST /cgi-bin/message/subscribe/bizsend  official-account subscribe message
     GET  /sns/jscode2session            mini-program login, for codes registered with add_login_code
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import mimetypes
 import random
@@ -66,6 +68,7 @@ ERRMSGS = {
     43004: "require subscribe",
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
+    40097: "invalid args",
     47001: "data format error",
 }
 
@@ -184,6 +187,7 @@ class FakeWeChatAPI:
             ("POST", "/cgi-bin/message/subscribe/bizsend"): self._subscribe_send,
             ("GET", "/sns/jscode2session"): self._jscode2session,
             ("POST", "/cgi-bin/menu/create"): self._menu_create,
+            ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
         }
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -467,6 +471,40 @@ class FakeWeChatAPI:
         if any(len(b.get("sub_button", [])) > 5 for b in buttons):
             return _error(40023)
         return _json({"errcode": 0, "errmsg": "ok"})
+
+    def _qrcode_create(self, request: Request) -> Response:
+        if (refused := self._check_token(request)) is not None:
+            return refused
+        try:
+            body = json.loads(request.get_data(as_text=True))
+        except ValueError:
+            return _error(47001)
+        if not isinstance(body, dict):
+            return _error(47001)
+        action = body.get("action_name")
+        info = body.get("action_info")
+        scene = info.get("scene") if isinstance(info, dict) else None
+        if not isinstance(scene, dict):
+            return _error(40097)
+        # The real limits: string scenes 1–64 characters, numeric ones 1–100000 when permanent.
+        if action in ("QR_LIMIT_STR_SCENE", "QR_STR_SCENE"):
+            value = scene.get("scene_str")
+            if not isinstance(value, str) or not 1 <= len(value) <= 64:
+                return _error(40097)
+        elif action in ("QR_LIMIT_SCENE", "QR_SCENE"):
+            value = scene.get("scene_id")
+            limit = 100_000 if action == "QR_LIMIT_SCENE" else 2**32 - 1
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+                return _error(40097)
+        else:
+            return _error(40097)
+        # A permanent code is the same code each time it is asked for: derive it from the scene.
+        digest = hashlib.sha256(f"{action}:{value}".encode()).digest()
+        code = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        answer: dict[str, Any] = {"ticket": f"gQ{code}==", "url": f"http://weixin.qq.com/q/02{code[:22]}"}
+        if "LIMIT" not in action:
+            answer["expire_seconds"] = int(body.get("expire_seconds") or 30)
+        return _json(answer)
 
     def _subscribe_send(self, request: Request) -> Response:
         body = self._message_body(request, "template_id", "data")
