@@ -63,18 +63,11 @@ def on_text(turn: Turn, message: Any) -> str:
     return reports.describe(turn, text)
 
 
-def _redis() -> Any:
-    """This process's Redis. The Turn does not carry it; every dialogue runs inside the /wechat request."""
-    from flask import current_app
-
-    return current_app.extensions["gongzhi"].redis
-
-
 def _bind(turn: Turn, message: Any, code: str) -> str:
     """「绑定 123456」: a staff member binds this WeChat to their account with a code from the staff API."""
     code = code.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     try:
-        staff = patrol.bind_openid(turn.session, _redis(), message.source, code)
+        staff = patrol.bind_openid(turn.session, turn.redis, message.source, code)
     except GongzhiError as exc:
         return exc.message
     except RedisError:

@@ -24,6 +24,7 @@ class Turn:
 
     uow: UnitOfWork
     settings: Settings
+    redis: Any
     resident: Resident
     conversation: ReportDraft
     report: ReportInput
@@ -87,7 +88,9 @@ class Dialogue:
             conversation = drafts.lock_draft(uow.session, resident, self.ttl)
             if key in conversation.replies:
                 return conversation.replies[key] or None
-            turn = Turn(uow, self.context.settings, resident, conversation, drafts.report_of(conversation))
+            turn = Turn(
+                uow, self.context.settings, self.context.redis, resident, conversation, drafts.report_of(conversation)
+            )
             reply = handler(turn, message)
             drafts.save(conversation, turn.report, key, reply or "")
             uow.commit()

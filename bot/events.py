@@ -31,6 +31,8 @@ def at_checkpoint(turn: Turn, message: Any, scanned: Scanned) -> str:
         if staff is not None and patrol.may_check_in(staff, scanned.checkpoint):
             check_in = patrol.record_check_in(turn.session, staff, scanned.checkpoint, source="wechat")
             at = check_in.at.astimezone(turn.settings.tz).strftime("%H:%M")
+            # Placed at the checkpoint too, so that a photo the officer sends next is a report from there.
+            reports.start_at_checkpoint(turn, scanned)
             return CHECKED_IN.format(name=scanned.checkpoint.name, time=at)
     return reports.start_at_checkpoint(turn, scanned)
 

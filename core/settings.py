@@ -93,6 +93,11 @@ class Settings:
     sign_font: str | None = None
 
     @property
+    def has_wechat_credentials(self) -> bool:
+        """Whether real official-account credentials are set (not the development placeholders)."""
+        return self.wechat_app_secret != Settings.wechat_app_secret and bool(self.wechat_app_secret)
+
+    @property
     def is_production(self) -> bool:
         return self.app_env == "production"
 

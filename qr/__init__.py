@@ -1,1 +1,1 @@
-"""Checkpoint codes and printable signs (qrcode + Pillow); built out by the checkpoint issue."""
+"""Printable checkpoint signs: fonts, one sign's layout, batches on every core, and the `qr` command."""

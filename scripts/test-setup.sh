@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Before the suite: with CI=true, make sure the real PostgreSQL and Redis run (start them if they
-# are down, fail if that does not work); install headless Chromium for the page tests and zbar-tools
-# (zbarimg, which reads the printed signs' QR codes back) when we may.
+# are down, fail if that does not work); install headless Chromium for the page tests when we may.
 set -uo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -32,13 +31,19 @@ if [ "${CI:-}" = "true" ]; then
   wait_for 6379 || { echo "test-setup: CI=true but Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 fi
 
-if ! command -v chromium >/dev/null || ! command -v zbarimg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+# Debian packages the page and sign tests use, each with the command (or check) that shows it is there.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v zbarimg >/dev/null || missing+=(zbar-tools)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test-setup: installing Debian's chromium, zbar-tools and a CJK font for the page and sign tests"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools fonts-noto-cjk >/dev/null) \
-      || { [ "${CI:-}" = "true" ] && { echo "test-setup: could not install chromium, zbar-tools or fonts-noto-cjk" >&2; exit 1; }; }
+    echo "test-setup: installing ${missing[*]} (page and sign tests)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || { [ "${CI:-}" = "true" ] && { echo "test-setup: could not install ${missing[*]}" >&2; exit 1; }; }
   else
-    echo "test-setup: no chromium or zbarimg and no root to install them; the page and sign tests will be skipped"
+    echo "test-setup: missing ${missing[*]} and no root to install them; the tests that need them are skipped"
   fi
 fi
 exit 0

@@ -60,3 +60,21 @@ def rendered_dom(url: str, width: int = 390, height: int = 844) -> str:
 def screenshot(url: str, path: Path, width: int = 390, height: int = 844) -> Path:
     _run([f"--window-size={width},{height}", f"--screenshot={path}", url])
     return path
+
+
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def phone_browser():
+    """A Selenium-driven headless Chromium the size of a phone (Debian's chromium and chromium-driver)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, "--window-size=390,844"]:
+        options.add_argument(flag)
+    options.add_argument(
+        "--user-agent=Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/156 Mobile Safari/537.36"
+    )
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

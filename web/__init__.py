@@ -17,17 +17,25 @@ def create_app(context: AppContext) -> Flask:
         JSON_AS_ASCII=False,
         # Room for nine 10 MB photos and their form fields; each endpoint checks its own limit.
         MAX_CONTENT_LENGTH=100 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=context.settings.public_base_url.startswith("https://"),
+        PREFERRED_URL_SCHEME="https" if context.settings.public_base_url.startswith("https://") else "http",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
-    from web import cli, errors, home, patrol_api, staff_api
+    from web import cli, csrf, errors, home, patrol_api, scan, staff_api, staff_pages, track
 
     errors.init_app(app)
+    csrf.init_app(app)
     cli.init_app(app)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(staff_api.blueprint)
     app.register_blueprint(patrol_api.blueprint)
+    app.register_blueprint(scan.blueprint)
+    app.register_blueprint(track.blueprint)
+    app.register_blueprint(staff_pages.blueprint)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
 
+PAGE_TITLES = {
+    400: "请求有误",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的操作",
+    410: "已失效",
+    413: "文件太大",
+    429: "操作太频繁",
+}
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
 
 
@@ -24,4 +33,9 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
             return json_error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
-        return exc
+        if request.path.startswith("/wechat"):
+            return exc  # WeChat reads status codes, not pages
+        title = PAGE_TITLES.get(exc.code or 500, "出错了")
+        # Our own aborts carry a Chinese sentence; werkzeug's defaults are English, so use ours then.
+        message = exc.description if exc.description and not exc.description.isascii() else title
+        return render_template("error.html", title=title, message=message), exc.code or 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -34,6 +35,9 @@ class ReportInput:
     checkpoint_code: str | None = None
     category_code: str | None = None
     anonymous: bool = False
+    # Photos uploaded through a page or the API, saved under MEDIA_DIR (relative paths).
+    uploads: list[str] = field(default_factory=list)
+    contact_phone: str | None = None
     # Voice and video messages: {"kind": "voice" | "video", "media_id": …, "format": …}.
     attachments: list[dict[str, str]] = field(default_factory=list)
     # Categories suggested from the description, best first; the resident may pick another by number.
@@ -44,6 +48,7 @@ class ReportInput:
         return not (
             self.description
             or self.wechat_media_ids
+            or self.uploads
             or self.attachments
             or self.lat is not None
             or self.checkpoint_code
@@ -52,11 +57,11 @@ class ReportInput:
     def problems(self) -> list[str]:
         """What is missing or wrong, in words for the resident; empty when it can be submitted."""
         found = []
-        if not (self.description.strip() or self.wechat_media_ids):
+        if not (self.description.strip() or self.wechat_media_ids or self.uploads):
             found.append("请发送照片或用文字描述问题")
         if self.lat is None and self.checkpoint_code is None:
             found.append("请发送位置")
-        if len(self.wechat_media_ids) > MAX_PHOTOS:
+        if len(self.wechat_media_ids) + len(self.uploads) > MAX_PHOTOS:
             found.append(f"照片最多 {MAX_PHOTOS} 张")
         if len(self.description) > MAX_DESCRIPTION:
             found.append(f"描述最多 {MAX_DESCRIPTION} 字")
@@ -69,7 +74,7 @@ def submit_report(
     session: Session,
     settings: Settings,
     *,
-    resident: Resident,
+    resident: Resident | None,
     report: ReportInput,
     source: CaseSource,
     intake_key: str | None,
@@ -114,8 +119,11 @@ def submit_report(
         grid_id=checkpoint.grid_id if checkpoint else None,
         reporter=resident,
         anonymous=report.anonymous,
+        contact_phone=clean(report.contact_phone, 32) or None,
+        tracking_token=secrets.token_urlsafe(16),
     )
-    case.followers.append(resident)
+    if resident is not None:
+        case.followers.append(resident)
     try:
         with session.begin_nested():
             session.add(case)
@@ -127,8 +135,9 @@ def submit_report(
             raise
         return existing, False
     case_loop.record_report(session, case, resident=resident)
-    for media_id in report.wechat_media_ids[:MAX_PHOTOS]:
-        photo = Photo(case_id=case.id, wechat_media_id=media_id)
+    photos = [Photo(case_id=case.id, wechat_media_id=media_id) for media_id in report.wechat_media_ids]
+    photos += [Photo(case_id=case.id, upload_path=path) for path in report.uploads]
+    for photo in photos[:MAX_PHOTOS]:
         session.add(photo)
         session.flush()
         outbox.add(session, outbox.PHOTO_FETCH, {"photo_id": photo.id})

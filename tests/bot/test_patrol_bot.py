@@ -123,7 +123,7 @@ def test_a_bound_staff_member_scanning_a_sign_checks_in(client, wechat, db, sign
         worker = s.scalar(select(StaffUser).where(StaffUser.username == "worker"))
         assert check_in.staff_id == worker.id
         assert (worker.last_lat, worker.last_lng) == (31.8, 117.3)  # the checkpoint's place
-    assert draft_checkpoint(db, STAFF) is None  # no report was started
+    assert draft_checkpoint(db, STAFF) == "CP0001"  # a photo sent next reports from here
 
 
 @pytest.mark.parametrize("kind", ["scan", "subscribe_scan", "scancode_waitmsg"])

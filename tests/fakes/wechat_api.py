@@ -186,6 +186,7 @@ class FakeWeChatAPI:
             ("POST", "/cgi-bin/message/subscribe/send"): self._subscribe_send,
             ("POST", "/cgi-bin/message/subscribe/bizsend"): self._subscribe_send,
             ("GET", "/sns/jscode2session"): self._jscode2session,
+            ("GET", "/sns/oauth2/access_token"): self._oauth_access_token,
             ("POST", "/cgi-bin/menu/create"): self._menu_create,
             ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
         }
@@ -243,7 +244,7 @@ class FakeWeChatAPI:
             self._state.media[media_id] = (bytes(data), content_type, filename)
 
     def add_login_code(self, code: str, openid: str, session_key: str, unionid: str | None = None) -> None:
-        """Make GET /sns/jscode2session accept `code` once, as the real API does."""
+        """Make /sns/jscode2session (mini-program) and /sns/oauth2/access_token (web) accept `code` once."""
         with self._lock:
             self._state.login_codes[code] = {"openid": openid, "session_key": session_key}
             if unionid is not None:
@@ -512,8 +513,23 @@ class FakeWeChatAPI:
             return body
         return _json({"errcode": 0, "errmsg": "ok"})
 
-    def _jscode2session(self, request: Request) -> Response:
-        # Like the real endpoint, this one needs no access_token (wechatpy sends one anyway).
+    def _oauth_access_token(self, request: Request) -> Response:
+        """Web authorisation (snsapi_base): a code from add_login_code → the openid, once."""
+        code = request.args.get("code", "")
+        refused = self._take_code(request, code)
+        if isinstance(refused, Response):
+            return refused
+        return _json(
+            {
+                "access_token": f"web-{secrets.token_hex(8)}",
+                "expires_in": 7200,
+                "refresh_token": f"refresh-{secrets.token_hex(8)}",
+                "openid": refused["openid"],
+                "scope": "snsapi_base",
+            }
+        )
+
+    def _take_code(self, request: Request, code: str) -> dict[str, Any] | Response:
         appid = request.args.get("appid", "")
         if appid not in self.apps:
             return _error(40013)
@@ -521,7 +537,6 @@ class FakeWeChatAPI:
             return _error(40125)
         if request.args.get("grant_type") != "authorization_code":
             return _error(40002)
-        code = request.args.get("js_code", "")
         with self._lock:
             if code in self._state.used_codes:
                 return _error(40163)
@@ -529,7 +544,12 @@ class FakeWeChatAPI:
             if login is None:
                 return _error(40029)
             self._state.used_codes.add(code)
-        return _json(dict(login))
+        return dict(login)
+
+    def _jscode2session(self, request: Request) -> Response:
+        # Like the real endpoint, this one needs no access_token (wechatpy sends one anyway).
+        login = self._take_code(request, request.args.get("js_code", ""))
+        return login if isinstance(login, Response) else _json(login)
 
     # --- the control API over HTTP ----------------------------------------------------------
 

@@ -7,7 +7,8 @@ import mimetypes
 
 from core.glossary import PhotoStatus
 from core.models import Attachment
-from worker import media_store, runtime
+from media import store as media_store
+from worker import runtime
 from worker.jobs.media import MediaGone, download
 
 log = logging.getLogger(__name__)

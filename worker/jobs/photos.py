@@ -1,15 +1,17 @@
-"""Fetch a photo through the WeChat media API and store it processed, with a thumbnail."""
+"""Process a photo — fetched through the WeChat media API, or uploaded — and store it with a thumbnail."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
 from core.glossary import PhotoStatus
 from core.models import Photo
 from core.models.base import utcnow
+from media import store as media_store
 from media.imaging import ImageRejected, process_photo
-from worker import media_store, runtime
+from worker import runtime
 from worker.jobs.media import MediaGone, download
 
 log = logging.getLogger(__name__)
@@ -29,10 +31,16 @@ def fetch_photo(photo_id: int) -> str:
             return "missing"
         if photo.status != PhotoStatus.PENDING:
             return photo.status.value
-        try:
-            data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
-        except MediaGone as exc:
-            return _fail(session, photo, str(exc))
+        upload = Path(rt.settings.media_dir) / photo.upload_path if photo.upload_path else None
+        if upload is not None:
+            if not upload.is_file():
+                return _fail(session, photo, "上传的图片文件不见了")
+            data = upload.read_bytes()
+        else:
+            try:
+                data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
+            except MediaGone as exc:
+                return _fail(session, photo, str(exc))
         try:
             processed = process_photo(data)
         except ImageRejected as exc:
@@ -45,7 +53,11 @@ def fetch_photo(photo_id: int) -> str:
         photo.sha256 = digest
         photo.status = PhotoStatus.READY
         photo.processed_at = utcnow()
+        photo.upload_path = None
         session.commit()
+        if upload is not None:
+            # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
+            upload.unlink(missing_ok=True)
         return "ready"
 
 
