@@ -8,7 +8,6 @@ from functools import cache
 from flask import Flask
 
 from bot.cli import create_cli as wechat_cli
-from bot.client import GongzhiWeChatClient, make_wechat_client
 from bot.views import create_blueprint as wechat_blueprint
 from core.context import AppContext
 from core.errors import ConfigError
@@ -16,6 +15,7 @@ from core.settings import REAL_WECHAT_API_BASE, Settings
 from qr.cli import create_cli as qr_cli
 from web import create_app as create_web_app
 from worker.wiring import build_context
+from wxclient.official import GongzhiWeChatClient, make_wechat_client
 
 
 def create_app(settings: Settings | None = None) -> Flask:

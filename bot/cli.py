@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from bot.client import make_wechat_client
 from core.context import AppContext
+from wxclient.official import make_wechat_client
 
 MENU = {
     "button": [

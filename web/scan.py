@@ -24,7 +24,7 @@ from media.imaging import MAX_UPLOAD_BYTES, ImageRejected, check_upload
 from web import ratelimit
 from web.context import app_context, db_session
 from web.csrf import check_csrf
-from web.wechat_oauth import OAuth, in_wechat
+from wxclient.oauth import OAuth, in_wechat
 
 blueprint = Blueprint("scan", __name__)
 

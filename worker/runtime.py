@@ -20,7 +20,7 @@ class Runtime:
     def wechat(self) -> Any:
         """The official account's client, made on first use (the bot module imports wechatpy)."""
         if self._wechat is None:
-            from bot.client import make_wechat_client
+            from wxclient.official import make_wechat_client
 
             self._wechat = make_wechat_client(self.settings, self.redis)
         return self._wechat

@@ -5,11 +5,12 @@ from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
 from core.models.catalogue import Category
 from core.models.drafts import ReportDraft
 from core.models.media import Attachment, Photo
-from core.models.messaging import Notification, OutboxMessage
+from core.models.messaging import ApiKey, Notification, OutboxMessage, SubscribeConsent
 from core.models.people import Resident, StaffUser
 from core.models.places import CheckIn, Checkpoint, Grid
 
 __all__ = [
+    "ApiKey",
     "Attachment",
     "Base",
     "Case",
@@ -25,5 +26,6 @@ __all__ = [
     "ReportDraft",
     "Resident",
     "StaffUser",
+    "SubscribeConsent",
     "case_followers",
 ]

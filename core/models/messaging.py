@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.glossary import NotificationStatus
-from core.models.base import Base, Timestamped, str_enum
+from core.models.base import Base, Timestamped, str_enum, utcnow
 
 
 class OutboxMessage(Timestamped, Base):
@@ -46,3 +46,27 @@ class Notification(Timestamped, Base):
     wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None]
+
+
+class SubscribeConsent(Base):
+    """How many one-time subscribe messages of a template a resident allowed (wx.requestSubscribeMessage)."""
+
+    __tablename__ = "subscribe_consents"
+    __table_args__ = (UniqueConstraint("resident_id", "template_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    remaining: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Timestamped, Base):
+    """A key an outside client (Open311) uses to post requests; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None]

@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from bot.client import WeChatTransportError
 from core.glossary import NotificationStatus
 from core.models import Case, CaseEvent, Notification, Resident
 from core.models.base import utcnow
@@ -17,6 +16,7 @@ from core.notices import status_notice
 from core.settings import Settings
 from worker import runtime
 from worker.channels import CHANNEL_TEMPLATE, choose_route, template_data
+from wxclient.official import WeChatTransportError
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ import pytest
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from bot.client import (
+from core.settings import Settings
+from tests.fakes.wechat_api import FakeWeChatAPI, FakeWeChatRemote
+from wxclient.official import (
     BACKOFF_MAX_SECONDS,
     GongzhiWeChatClient,
     WeChatTokenLockTimeout,
     WeChatTransportError,
     make_wechat_client,
 )
-from core.settings import Settings
-from tests.fakes.wechat_api import FakeWeChatAPI, FakeWeChatRemote
 
 TIMEOUT = 0.5
 RETRIES = 2
@@ -380,7 +380,7 @@ import sys
 
 import fakeredis
 
-from bot.client import make_wechat_client
+from wxclient.official import make_wechat_client
 from core.settings import Settings
 from tests.fakes.wechat_api import FakeWeChatRemote
 
