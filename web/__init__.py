@@ -26,6 +26,7 @@ def create_app(context: AppContext) -> Flask:
     app.extensions[EXTENSION] = context
 
     from web import cli, csrf, errors, home, patrol_api, scan, staff_api, staff_pages, track
+    from web.open311 import views as open311_views
 
     errors.init_app(app)
     csrf.init_app(app)
@@ -36,6 +37,7 @@ def create_app(context: AppContext) -> Flask:
     app.register_blueprint(scan.blueprint)
     app.register_blueprint(track.blueprint)
     app.register_blueprint(staff_pages.blueprint)
+    app.register_blueprint(open311_views.blueprint)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:

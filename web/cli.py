@@ -13,6 +13,7 @@ from core.services.demo import load_demo
 from core.services.staff import create_staff
 from web import checkpoint_cli
 from web.context import app_context
+from web.open311 import cli as open311_cli
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
 staff_cli = AppGroup("staff", help="工作人员账号。")
@@ -73,3 +74,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo)
     checkpoint_cli.init_app(app)
+    open311_cli.init_app(app)
