@@ -58,7 +58,8 @@ def parse_code(secret: str, code: str) -> ParsedCode | None:
         checkpoint_id, version = int(parts[0], 36), int(parts[1], 36)
     except ValueError:
         return None
-    if not hmac.compare_digest(parts[2], _mac(secret, checkpoint_id, version)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which anyone may type.
+    if not hmac.compare_digest(parts[2].encode(), _mac(secret, checkpoint_id, version).encode()):
         return None
     return ParsedCode(checkpoint_id, version)
 

@@ -25,6 +25,9 @@ class Point:
         """The same place in `system` (outside China the two systems coincide)."""
         if system is self.system:
             return self
+        if not prcoords.sanity_in_china_p(prcoords.Coords(self.lat, self.lng)):
+            # prcoords' GCJ-02 → WGS-84 iterates even there and can diverge (a math error at a pole).
+            return Point(self.lat, self.lng, system)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # prcoords warns, and returns the point, outside China
             if system is CoordSystem.GCJ02:

@@ -77,6 +77,9 @@ class Settings:
     wechat_token: str = "gongzhi-dev-token"
     wechat_app_id: str = "wx-dev-app-id"
     wechat_app_secret: str = "wx-dev-app-secret"
+    # The mini-program (小程序): its own app id and secret, for sign-in and subscribe messages.
+    wechat_mini_app_id: str = "wx-dev-mini-app-id"
+    wechat_mini_app_secret: str = "wx-dev-mini-app-secret"
     wechat_encoding_aes_key: str | None = None
     wechat_api_base: str = REAL_WECHAT_API_BASE
     wechat_replay_window_seconds: int = 300
@@ -86,6 +89,8 @@ class Settings:
     wechat_status_templates: tuple[tuple[str, str], ...] = ()
     staff_token_max_age_seconds: int = 12 * 3600
     draft_ttl_seconds: int = 30 * 60
+    # A resident's mini-program token; wx.login is silent, so signing in again costs them nothing.
+    resident_token_max_age_seconds: int = 24 * 3600
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     relay_poll_seconds: float = 2.0
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")

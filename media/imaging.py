@@ -14,6 +14,9 @@ MAX_PIXELS = 60_000_000  # far above any phone photo; bigger is a decompression 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}  # MPO: what many phones call a JPEG
 JPEG_QUALITY = 85
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+GPS_IFD = 0x8825
+# GPS IFD tags: latitude reference (N/S) and value, longitude reference (E/W) and value.
+GPS_LAT_REF, GPS_LAT, GPS_LNG_REF, GPS_LNG = 1, 2, 3, 4
 
 
 class ImageRejected(ValueError):
@@ -107,3 +110,35 @@ def process_photo(data: bytes) -> ProcessedImage:
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     return ProcessedImage(jpeg=_jpeg(image), thumbnail=_jpeg(thumb), width=image.width, height=image.height)
+
+
+def _degrees(value: object, reference: object, negative: str) -> float | None:
+    """Degrees from EXIF's (degrees, minutes, seconds) rationals; None when they make no sense."""
+    if not isinstance(value, tuple | list) or not 1 <= len(value) <= 3:
+        return None
+    try:
+        parts = [float(part) for part in value]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if any(part != part or part < 0 for part in parts):  # NaN (a 0/0 rational) or negative
+        return None
+    degrees = sum(part / 60**index for index, part in enumerate(parts))
+    if isinstance(reference, bytes):
+        reference = reference.decode("ascii", "replace")
+    return -degrees if isinstance(reference, str) and reference.strip().upper() == negative else degrees
+
+
+def exif_position(data: bytes) -> tuple[float, float] | None:
+    """The (lat, lng) a photo's EXIF GPS records — WGS-84, as GPS gives it — or None if it has none."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            gps = image.getexif().get_ifd(GPS_IFD)
+    except Exception:  # any image Pillow cannot read has no position we could trust
+        return None
+    lat = _degrees(gps.get(GPS_LAT), gps.get(GPS_LAT_REF), "S")
+    lng = _degrees(gps.get(GPS_LNG), gps.get(GPS_LNG_REF), "W")
+    if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    if lat == 0 and lng == 0:  # what cameras write when they had no fix
+        return None
+    return lat, lng

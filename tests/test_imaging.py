@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from media.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, process_photo
+from media.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, exif_position, process_photo
 from tests import images
 
 
@@ -42,3 +42,34 @@ def test_broken_and_hostile_images_are_refused(data):
     with pytest.raises(ImageRejected) as raised:
         process_photo(data)
     assert raised.value.args[0]  # a sentence for the resident
+
+
+def test_exif_gps_is_read_as_signed_decimal_degrees():
+    assert exif_position(images.photo_with_exif(64, 48)) == pytest.approx(images.DEFAULT_GPS, abs=1e-6)
+    south_west = exif_position(images.photo_with_exif(64, 48, gps=(-33.8688, -151.2093)))
+    assert south_west == pytest.approx((-33.8688, -151.2093), abs=1e-6)
+    # The photo job's copy has no EXIF, so no position either.
+    assert exif_position(process_photo(images.photo_with_exif(64, 48)).jpeg) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        images.photo_with_exif(64, 48, gps=None),
+        images.photo_with_exif(64, 48, gps=(0, 0)),
+        images.small_png(),
+        b"junk",
+        b"",
+    ],
+    ids=["no-gps", "zero-zero", "png", "junk", "empty"],
+)
+def test_no_usable_exif_gps_is_none(data):
+    assert exif_position(data) is None
+
+
+def test_nonsense_gps_values_are_none():
+    image, out = Image.new("RGB", (8, 8)), io.BytesIO()
+    exif = Image.Exif()
+    exif.get_ifd(images.GPS_IFD).update({1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (117.0, 0.0, 0.0)})
+    image.save(out, "JPEG", exif=exif.tobytes())
+    assert exif_position(out.getvalue()) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -15,7 +17,10 @@ PAGE_TITLES = {
     405: "不支持的操作",
     410: "已失效",
     413: "文件太大",
+    415: "不支持的请求格式",
     429: "操作太频繁",
+    500: "服务器出错了，请稍后再试",
+    503: "服务暂时不可用，请稍后再试",
 }
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
 # Open311 clients read errors in the specification's shape; werkzeug's English defaults are replaced.
@@ -28,8 +33,56 @@ OPEN311_MESSAGES = {
 }
 
 
+# webargs' own words for a body that is not JSON at all, and the sentence we say instead.
+_WEBARGS_WORDS = {"Invalid JSON body.": "请求体不是有效的 JSON"}
+
+
 def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def _as_lists(messages: Any) -> Any:
+    """Validation messages with string keys and every leaf a list of strings (JSON, sortable)."""
+    if isinstance(messages, dict):
+        return {str(key): _as_lists(value) for key, value in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [_WEBARGS_WORDS.get(item, item) if isinstance(item, str) else _as_lists(item) for item in messages]
+    return [_WEBARGS_WORDS.get(str(messages), str(messages))]
+
+
+def _first_message(messages: Any) -> str:
+    if isinstance(messages, dict):
+        return next((_first_message(value) for value in messages.values()), "")
+    if isinstance(messages, list):
+        return next((_first_message(value) for value in messages), "")
+    return str(messages)
+
+
+def validation_error(fields: dict[str, Any], status: int = 400) -> tuple[Response, int]:
+    """The answer to input that fails validation: code "invalid", a Chinese sentence, and each field's problems."""
+    fields = _as_lists(fields)
+    named = [f"{name}：{_first_message(problems)}" for name, problems in fields.items() if not name.startswith("_")]
+    general = [_first_message(problems) for name, problems in fields.items() if name.startswith("_")]
+    message = "请求有误：" + "；".join(general + named) if general or named else "请求有误"
+    return jsonify({"error": {"code": "invalid", "message": message, "fields": fields}}), status
+
+
+def _webargs_fields(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests problems under the location (json, query, multipart …); a client needs the names."""
+    fields: dict[str, Any] = {}
+    for location, problems in messages.items():
+        if isinstance(problems, dict):
+            fields.update(problems)
+        else:
+            fields[f"_{location}"] = problems
+    return fields
+
+
+def _sentence(exc: HTTPException) -> str:
+    """Our own aborts carry a Chinese sentence; werkzeug's defaults are English, so say ours then."""
+    if exc.description and not exc.description.isascii():
+        return exc.description
+    return PAGE_TITLES.get(exc.code or 500, "出错了")
 
 
 def init_app(app: Flask) -> None:
@@ -51,10 +104,13 @@ def init_app(app: Flask) -> None:
                     response.headers[name] = value
             return response
         if request.path.startswith("/api/"):
-            return json_error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+            data = getattr(exc, "data", None)  # what webargs attaches to a failed validation
+            if isinstance(data, dict) and isinstance(data.get("messages"), dict):
+                response, status = validation_error(_webargs_fields(data["messages"]), exc.code or 400)
+                response.headers.update(data.get("headers") or {})
+                return response, status
+            return json_error(exc.code or 500, exc.name.lower().replace(" ", "_"), _sentence(exc))
         if request.path.startswith("/wechat"):
             return exc  # WeChat reads status codes, not pages
         title = PAGE_TITLES.get(exc.code or 500, "出错了")
-        # Our own aborts carry a Chinese sentence; werkzeug's defaults are English, so use ours then.
-        message = exc.description if exc.description and not exc.description.isascii() else title
-        return render_template("error.html", title=title, message=message), exc.code or 500
+        return render_template("error.html", title=title, message=_sentence(exc)), exc.code or 500

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.datastructures import FileStorage
 
 from core.codes import Verdict
 from core.errors import Forbidden, InvalidInput
@@ -19,9 +17,7 @@ from core.services.checkpoints import Scanned, resolve_code
 from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
 from core.services.patrol import record_check_in
 from core.services.residents import resident_for_openid
-from media import store
-from media.imaging import MAX_UPLOAD_BYTES, ImageRejected, check_upload
-from web import ratelimit
+from web import ratelimit, uploads
 from web.context import app_context, db_session
 from web.csrf import check_csrf
 from wxclient.oauth import OAuth, in_wechat
@@ -147,27 +143,6 @@ def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
     return report, errors
 
 
-def _save_photos(files: list[FileStorage]) -> tuple[list[str], list[str]]:
-    """Check and keep the uploads; returns (paths under MEDIA_DIR, errors). Nothing is kept on error."""
-    media_dir = app_context().settings.media_dir
-    saved: list[str] = []
-    for number, upload in enumerate(files, start=1):
-        data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
-        try:
-            checked = check_upload(data)
-        except ImageRejected as exc:
-            _discard(saved)
-            return [], [f"第 {number} 张照片：{exc}"]
-        saved.append(store.save(media_dir, f"uploads/{uuid.uuid4().hex}{checked.extension}", data))
-    return saved, []
-
-
-def _discard(paths: list[str]) -> None:
-    media_dir = app_context().settings.media_dir
-    for path in paths:
-        Path(media_dir, path).unlink(missing_ok=True)
-
-
 @blueprint.post("/q/<code>")
 def report(code: str) -> Any:
     check_csrf()
@@ -189,9 +164,11 @@ def report(code: str) -> Any:
         errors.append(f"请拍摄或选择 1 至 {MAX_PHOTOS} 张照片")
     if errors:
         return _form(checkpoint, code, errors=errors, status=400)
-    report_input.uploads, errors = _save_photos(files)
-    if errors:
-        return _form(checkpoint, code, errors=errors, status=400)
+    media_dir = context.settings.media_dir
+    try:
+        report_input.uploads = uploads.save_photos(media_dir, files).paths
+    except uploads.UploadRejected as exc:
+        return _form(checkpoint, code, errors=[str(exc)], status=400)
     submission = (request.form.get("submission") or "")[:64]
     try:
         with context.uow() as uow:
@@ -208,11 +185,11 @@ def report(code: str) -> Any:
             uow.commit()
             token = case.tracking_token
     except InvalidInput as exc:
-        _discard(report_input.uploads)
+        uploads.discard(media_dir, report_input.uploads)
         return _form(checkpoint, code, errors=[exc.message], status=400)
     except BaseException:
-        _discard(report_input.uploads)
+        uploads.discard(media_dir, report_input.uploads)
         raise
     if not created:
-        _discard(report_input.uploads)  # a double tap: the first submission's photos stand
+        uploads.discard(media_dir, report_input.uploads)  # a double tap: the first submission's photos stand
     return redirect(url_for("track.show", token=token, submitted=1), code=303)

@@ -1,14 +1,16 @@
-"""What a resident may do with their own cases: list them, look one up, read its timeline, rate it, reopen it."""
+"""What a resident may do with their own cases: list, look one up, follow one, read its timeline, rate, reopen."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import case_loop
+from core.db import insert_or_ignore
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.glossary import CaseStatus, Tier
 from core.models import Case, CaseEvent, Resident, case_followers
@@ -17,6 +19,10 @@ from core.models.base import utcnow
 S = CaseStatus
 REOPEN_WINDOW = timedelta(days=7)
 COMMENT_MAX = 500
+# What a case number may look like once tidied (GZ20261121-000042); anything else is no case of ours.
+_NUMBER = re.compile(r"[A-Z0-9-]{1,24}")
+# Cases still being worked on: a resident who sees the same problem follows one of these.
+OPEN_STATUSES = (S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.HANDLED)
 
 # Fixed, resident-safe words for moves whose staff note stays inside; without them a resident would
 # see "处理中" twice with no idea why.
@@ -44,6 +50,8 @@ def _own_case(session: Session, resident: Resident, number: str, *, lock: bool =
     if not isinstance(number, str) or not number.strip():
         raise InvalidInput("请输入案件编号，例如 GZ20261121-000001")
     wanted = number.strip().upper()
+    if not _NUMBER.fullmatch(wanted):
+        raise NotFound("未找到该案件，请核对编号")
     query = select(Case).where(Case.number == wanted)
     if lock:
         # A double tap sends two ratings or two reopens at once; the row lock makes the second wait
@@ -56,17 +64,62 @@ def _own_case(session: Session, resident: Resident, number: str, *, lock: bool =
     return case
 
 
+def _mine(resident: Resident) -> ColumnElement[bool]:
+    """The condition "reported or followed by `resident`"."""
+    followed = select(case_followers.c.case_id).where(case_followers.c.resident_id == resident.id)
+    return or_(Case.reporter_id == resident.id, Case.id.in_(followed))
+
+
 def my_cases(session: Session, resident: Resident, limit: int = 5) -> list[Case]:
     """The resident's cases — reported or followed by them — newest first, at most `limit`."""
-    followed = select(case_followers.c.case_id).where(case_followers.c.resident_id == resident.id)
     query = (
         select(Case)
-        .where(or_(Case.reporter_id == resident.id, Case.id.in_(followed)))
+        .where(_mine(resident))
         # id breaks ties between cases made within the same instant.
         .order_by(Case.created_at.desc(), Case.id.desc())
         .limit(max(limit, 0))
     )
     return list(session.scalars(query))
+
+
+def my_cases_page(
+    session: Session, resident: Resident, *, status: CaseStatus | None = None, page: int = 1, per_page: int = 20
+) -> tuple[list[Case], int]:
+    """One page (from 1) of the resident's cases, newest first, optionally of one status; and how many in all."""
+    mine = _mine(resident)
+    if status is not None:
+        mine = mine & (Case.status == status)
+    total = session.scalar(select(func.count()).select_from(Case).where(mine)) or 0
+    query = (
+        select(Case)
+        .where(mine)
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(max(per_page, 0))
+        .offset(max(page - 1, 0) * max(per_page, 0))
+    )
+    return list(session.scalars(query)), total
+
+
+def follow(session: Session, resident: Resident, number: str) -> tuple[Case, bool]:
+    """Follow an open case instead of reporting the same problem again; returns (case, newly followed).
+
+    Following twice changes nothing. Someone else's case that is no longer open is answered like a
+    missing one (NotFound): only open cases are shown to others (core.services.nearby), and a problem
+    that is back after closing is a new report.
+    """
+    wanted = number.strip().upper() if isinstance(number, str) else ""
+    case = session.scalar(select(Case).where(Case.number == wanted)) if _NUMBER.fullmatch(wanted) else None
+    if case is not None and _is_own(case, resident):
+        return case, False
+    if case is None or case.status not in OPEN_STATUSES:
+        shown = f" {wanted}" if _NUMBER.fullmatch(wanted) else ""
+        raise NotFound(f"未找到可关注的案件{shown}：只能关注尚未办结的案件，请核对编号")
+    # Two taps at once: the second insert finds the row and does nothing.
+    insert_or_ignore(
+        session, case_followers, {"case_id": case.id, "resident_id": resident.id}, ["case_id", "resident_id"]
+    )
+    session.expire(case, ["followers"])
+    return case, True
 
 
 def find_own_case(session: Session, resident: Resident, number: str) -> Case:

@@ -29,6 +29,8 @@ def test_altering_any_part_breaks_it():
         "q" * 200,
         "zz-zz-zzzzzzzzzz",
         "1-1-!!!!!!!!!!",
+        "1-1-é",  # non-ASCII: compared as bytes, never a TypeError (a 500 on /q/<code>)
+        f"{ident}-{version}-{mac[:-1]}é",
     ]:
         assert parse_code(SECRET, altered) is None, altered
 

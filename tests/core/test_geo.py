@@ -33,3 +33,11 @@ def test_distances_and_boxes():
 def test_outside_china_nothing_moves():
     paris = Point(48.85, 2.35, W)
     assert paris.to(G) == Point(48.85, 2.35, G)
+
+
+@pytest.mark.parametrize(("lat", "lng"), [(-90, -180), (90, 180), (0, 0), (-33.87, 151.21)])
+def test_outside_china_nothing_moves_either_way_even_at_the_poles(lat, lng):
+    # prcoords' GCJ-02 → WGS-84 iteration diverges far from China (a math domain error at a pole).
+    assert Point(lat, lng, G).to(W) == Point(lat, lng, W)
+    assert Point(lat, lng, W).to(G) == Point(lat, lng, G)
+    assert distance_m(Point(lat, lng, G), Point(lat, lng, W)) == pytest.approx(0, abs=0.01)

@@ -1,0 +1,54 @@
+"""Processed photos under MEDIA_DIR, served by signed, expiring URLs: /media/<token>, ready photos only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, send_from_directory
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import or_, select
+
+from core.glossary import PhotoStatus
+from core.models import Photo
+from core.settings import Settings
+from web.context import app_context, db_session
+
+blueprint = Blueprint("media", __name__)
+
+SALT = "gongzhi.media"
+# Long enough to look through a case; a leaked link dies the same day.
+URL_MAX_AGE_SECONDS = 6 * 3600
+TOKEN_MAX = 512
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+
+
+def media_url(settings: Settings, path: str) -> str:
+    """The signed URL of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
+    return f"{settings.public_base_url.rstrip('/')}/media/{_serializer(settings).dumps(path)}"
+
+
+@blueprint.get("/media/<token>")
+def photo(token: str) -> Any:
+    """The file a signed token names, if it is a ready photo or thumbnail; never an upload."""
+    settings = app_context().settings
+    if len(token) > TOKEN_MAX:
+        abort(404)
+    try:
+        path = _serializer(settings).loads(token, max_age=URL_MAX_AGE_SECONDS)
+    except BadSignature:  # includes an expired signature
+        abort(404)
+    if not isinstance(path, str) or not path:
+        abort(404)
+    # Only paths the photo job wrote for a ready photo: an upload still carries its EXIF.
+    ready = db_session().scalar(
+        select(Photo.id).where(or_(Photo.path == path, Photo.thumb_path == path), Photo.status == PhotoStatus.READY)
+    )
+    if ready is None:
+        abort(404)
+    response = send_from_directory(settings.media_dir, path, mimetype="image/jpeg", max_age=URL_MAX_AGE_SECONDS)
+    response.headers["Cache-Control"] = f"private, max-age={URL_MAX_AGE_SECONDS}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
