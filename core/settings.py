@@ -38,8 +38,8 @@ def _int_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.split(",") if part.strip())
 
 
-def _status_templates(raw: str) -> tuple[tuple[str, str], ...]:
-    """Parse WECHAT_STATUS_TEMPLATES, `status:template_id` pairs separated by commas.
+def _status_templates(raw: str, name: str = "WECHAT_STATUS_TEMPLATES") -> tuple[tuple[str, str], ...]:
+    """Parse a status → template setting (`name`), `status:template_id` pairs separated by commas.
 
     A status is a CaseStatus value or `default`; each may be named once. Anything else is a
     ConfigError naming the setting, so a typo stops the service instead of silently sending
@@ -52,13 +52,11 @@ def _status_templates(raw: str) -> tuple[tuple[str, str], ...]:
             continue
         status, colon, template_id = (item.strip() for item in part.partition(":"))
         if not colon or not status or not _TEMPLATE_ID.fullmatch(template_id):
-            raise ConfigError(f"WECHAT_STATUS_TEMPLATES: {part!r} is not status:template_id")
+            raise ConfigError(f"{name}: {part!r} is not status:template_id")
         if status not in known:
-            raise ConfigError(
-                f"WECHAT_STATUS_TEMPLATES: unknown status {status!r}; use one of " + ", ".join(sorted(known))
-            )
+            raise ConfigError(f"{name}: unknown status {status!r}; use one of " + ", ".join(sorted(known)))
         if status in pairs:
-            raise ConfigError(f"WECHAT_STATUS_TEMPLATES names {status!r} twice")
+            raise ConfigError(f"{name} names {status!r} twice")
         pairs[status] = template_id
     return tuple(pairs.items())
 
@@ -87,6 +85,9 @@ class Settings:
     wechat_max_retries: int = 2
     # (status or "default", template id) pairs; empty: no template messages, only customer service.
     wechat_status_templates: tuple[tuple[str, str], ...] = ()
+    # The mini-program's subscribe-message templates per status, and the page a message opens.
+    wechat_mini_status_templates: tuple[tuple[str, str], ...] = ()
+    wechat_mini_page: str = "pages/case/detail"
     staff_token_max_age_seconds: int = 12 * 3600
     draft_ttl_seconds: int = 30 * 60
     # A resident's mini-program token; wx.login is silent, so signing in again costs them nothing.
@@ -115,6 +116,11 @@ class Settings:
         templates = dict(self.wechat_status_templates)
         return templates.get(str(status), templates.get(DEFAULT_TEMPLATE_KEY))
 
+    def mini_template_for(self, status: CaseStatus | str) -> str | None:
+        """The mini-program subscribe-message template for a case entering `status`, if any."""
+        templates = dict(self.wechat_mini_status_templates)
+        return templates.get(str(status), templates.get(DEFAULT_TEMPLATE_KEY))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `env` (default: os.environ); in production, refuse missing ones."""
@@ -136,8 +142,8 @@ class Settings:
                 values[f.name] = float(raw)
             elif f.name == "job_retry_intervals":
                 values[f.name] = _int_list(raw)
-            elif f.name == "wechat_status_templates":
-                values[f.name] = _status_templates(raw)
+            elif f.name in ("wechat_status_templates", "wechat_mini_status_templates"):
+                values[f.name] = _status_templates(raw, name)
             else:
                 values[f.name] = raw
         if "wechat_api_base" in values and not str(values["wechat_api_base"]).endswith("/"):

@@ -10,27 +10,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 from core.settings import PROJECT_ROOT, Settings
 
 
+def _env_value(value: object) -> str:
+    if isinstance(value, tuple):
+        # Pairs (status templates) as "a:b,c:d"; plain tuples (retry intervals) as "1,2,3".
+        return ",".join(":".join(map(str, item)) if isinstance(item, tuple) else str(item) for item in value)
+    return str(value)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives another process the same settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "WECHAT_"))}
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url or "",
-        SECRET_KEY=settings.secret_key,
-        MEDIA_DIR=settings.media_dir,
-        WECHAT_API_BASE=settings.wechat_api_base,
-        WECHAT_APP_ID=settings.wechat_app_id,
-        WECHAT_APP_SECRET=settings.wechat_app_secret,
-        WECHAT_TOKEN=settings.wechat_token,
-        JOB_RETRY_INTERVALS=",".join(map(str, settings.job_retry_intervals)),
-        RELAY_POLL_SECONDS=str(settings.relay_poll_seconds),
-        PYTHONPATH=str(PROJECT_ROOT),
-    )
+    """The environment that gives another process exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "WECHAT_", "APP_"))}
+    for field in fields(settings):
+        value = getattr(settings, field.name)
+        if value is not None and value != ():
+            env[field.name.upper()] = _env_value(value)
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
 
 

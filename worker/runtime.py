@@ -15,6 +15,7 @@ class Runtime:
     database: Database
     redis: Any
     _wechat: Any = field(default=None, repr=False)
+    _mini: Any = field(default=None, repr=False)
 
     @property
     def wechat(self) -> Any:
@@ -24,6 +25,15 @@ class Runtime:
 
             self._wechat = make_wechat_client(self.settings, self.redis)
         return self._wechat
+
+    @property
+    def mini(self) -> Any:
+        """The mini-program's client (subscribe messages), made on first use."""
+        if self._mini is None:
+            from wxclient.mini import make_mini_client
+
+            self._mini = make_mini_client(self.settings, self.redis)
+        return self._mini
 
 
 _current: Runtime | None = None

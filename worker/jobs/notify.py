@@ -13,9 +13,11 @@ from core.glossary import NotificationStatus
 from core.models import Case, CaseEvent, Notification, Resident
 from core.models.base import utcnow
 from core.notices import status_notice
+from core.services.consents import take_one
 from core.settings import Settings
 from worker import runtime
-from worker.channels import CHANNEL_TEMPLATE, choose_route, template_data
+from worker.channels import CHANNEL_MINI, CHANNEL_TEMPLATE, choose_route, mini_data, template_data
+from wxclient.mini import send_subscribe
 from wxclient.official import WeChatTransportError
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,11 @@ UNDELIVERABLE = {
     45015: "超过 48 小时未互动，客服消息无法送达",
     40003: "openid 无效",
     40037: "模板 ID 无效，请检查 WECHAT_STATUS_TEMPLATES",
+    43101: "用户未订阅或已拒收小程序订阅消息",
+    47003: "订阅消息内容不符合模板要求",
 }
 INTERRUPTED = "上次发送中断，为免重复未再发送"
-TEMPLATE_GONE = "WECHAT_STATUS_TEMPLATES 已不含此状态的模板，未发送"
+TEMPLATE_GONE = "模板设置（WECHAT_STATUS_TEMPLATES / WECHAT_MINI_STATUS_TEMPLATES）已不含此状态的模板，未发送"
 
 
 def _recorded(session: Session, event: CaseEvent, resident: Resident) -> Notification | None:
@@ -61,7 +65,9 @@ def _notification_for(
     ).one()
     found = _recorded(session, event, resident)
     if found is None:
-        route = choose_route(resident, event, settings, utcnow())
+        route = choose_route(
+            resident, event, settings, utcnow(), take_quota=lambda template_id: take_one(session, resident, template_id)
+        )
         found = Notification(event_id=event.id, resident_id=resident.id, channel=route.channel, content=content)
         if route.unreachable:
             # Recorded so staff see why the resident was not told; never sent, never retried.
@@ -91,18 +97,30 @@ def _fail(session: Session, note: Notification, reason: str) -> None:
     session.commit()
 
 
-def _send(note: Notification, case: Case, event: CaseEvent, openid: str, template_id: str | None) -> None:
+def _template_of(settings: Settings, channel: str, event: CaseEvent) -> str | None:
+    if channel == CHANNEL_TEMPLATE:
+        return settings.template_for(event.to_status)
+    if channel == CHANNEL_MINI:
+        return settings.mini_template_for(event.to_status)
+    return None
+
+
+def _send(note: Notification, case: Case, event: CaseEvent, resident: Resident, template_id: str | None) -> None:
     """Hand the message to WeChat on the notification's channel; keep a template message's msgid."""
     rt = runtime.current()
-    if note.channel == CHANNEL_TEMPLATE:
-        assert template_id is not None
+    if note.channel == CHANNEL_MINI:
+        assert template_id is not None and resident.mini_openid
+        page = f"{rt.settings.wechat_mini_page}?number={case.number}"
+        send_subscribe(rt.mini, resident.mini_openid, template_id, mini_data(case, event, rt.settings), page)
+    elif note.channel == CHANNEL_TEMPLATE:
+        assert template_id is not None and resident.openid
         data = template_data(case, event, rt.settings)
-        result = rt.wechat.message.send_template(openid, template_id, data)
+        result = rt.wechat.message.send_template(resident.openid, template_id, data)
         msgid = result.get("msgid") if isinstance(result, dict) else None
         # The msgid ties WeChat's later TEMPLATESENDJOBFINISH receipt to this row.
         note.wechat_msgid = str(msgid) if msgid is not None else None
     else:
-        rt.wechat.message.send_text(openid, note.content)
+        rt.wechat.message.send_text(resident.openid, note.content)
 
 
 def notify_case_event(event_id: int, case_id: int | None = None) -> int:
@@ -122,24 +140,21 @@ def notify_case_event(event_id: int, case_id: int | None = None) -> int:
         case = event.case
         content = status_notice(case, event)
         for resident in case.followers:
-            if not resident.openid:  # known only to the mini-program: no official-account channel
-                continue
-            openid = resident.openid
             note = _notification_for(session, rt.settings, event, resident, content)
             if note.status == NotificationStatus.SENDING:
                 _fail(session, note, INTERRUPTED)
                 continue
             if note.status != NotificationStatus.PENDING:
                 continue
-            template_id = rt.settings.template_for(event.to_status) if note.channel == CHANNEL_TEMPLATE else None
-            if note.channel == CHANNEL_TEMPLATE and not template_id:
+            template_id = _template_of(rt.settings, note.channel, event)
+            if note.channel in (CHANNEL_TEMPLATE, CHANNEL_MINI) and not template_id:
                 _fail(session, note, TEMPLATE_GONE)  # the settings changed between two runs
                 continue
             note.status = NotificationStatus.SENDING
             note.attempts += 1
             session.commit()
             try:
-                _send(note, case, event, openid, template_id)
+                _send(note, case, event, resident, template_id)
             except WeChatTransportError as exc:
                 # A timeout or 5xx after the request went out: it may have arrived, so never resend.
                 _settle(session, note, exc, final=exc.may_have_reached_server, reason="发送结果未知，为免重复未再发送")
