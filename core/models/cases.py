@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, event
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.glossary import CaseSource, CaseStatus, CoordSystem, Tier
@@ -54,6 +54,12 @@ class Case(Timestamped, Base):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     deadline_at: Mapped[datetime | None]
+    # The deadline sweep stamps these once each: a warning at 80% of the time limit, overdue at 100%.
+    warned_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    # How routing placed the case (e.g. outside every grid), and open cases it may repeat (numbers).
+    routing_note: Mapped[str | None] = mapped_column(Text)
+    possible_duplicates: Mapped[list[str] | None] = mapped_column(JSON)
     accepted_at: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]
     handled_at: Mapped[datetime | None]
