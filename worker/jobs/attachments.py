@@ -9,7 +9,7 @@ from core.glossary import PhotoStatus
 from core.models import Attachment
 from media import store as media_store
 from worker import runtime
-from worker.jobs.media import MediaGone, download
+from worker.jobs.media import MediaGone, download, fail_for_good
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def fetch_attachment(attachment_id: int) -> str:
         try:
             media = download(rt, item.wechat_media_id, MAX_ATTACHMENT)
         except MediaGone as exc:
-            return _fail(session, item, str(exc))
+            return fail_for_good(session, item, str(exc))
         data, content_type = media.data, media.content_type
         extension = EXTENSIONS.get(item.format or "") or mimetypes.guess_extension(content_type) or ".bin"
         relative = f"attachments/{item.created_at:%Y/%m}/{item.id}-{item.kind}{extension}"
@@ -41,11 +41,3 @@ def fetch_attachment(attachment_id: int) -> str:
         item.status = PhotoStatus.READY
         session.commit()
         return "ready"
-
-
-def _fail(session, item: Attachment, reason: str) -> str:  # type: ignore[no-untyped-def]
-    log.warning("attachment %s failed for good: %s", item.id, reason)
-    item.status = PhotoStatus.FAILED
-    item.error = reason
-    session.commit()
-    return "failed"

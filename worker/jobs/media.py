@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
+
+from core.glossary import PhotoStatus
+from core.models import Attachment, Photo
+
+log = logging.getLogger(__name__)
 
 # WeChat answers these for a media id that will never work: no retry can help.
 PERMANENT_ERRCODES = {40007, 40008}
@@ -36,3 +43,12 @@ def download(rt: Any, media_id: str, max_bytes: int) -> Media:
         raise MediaGone(f"文件超过 {max_bytes // (1024 * 1024)} MB")
     content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
     return Media(response.content, content_type)
+
+
+def fail_for_good(session: Session, item: Photo | Attachment, reason: str) -> str:
+    """Mark a photo or attachment failed with a reason staff can read; no retry will help."""
+    log.warning("%s %s failed for good: %s", type(item).__name__, item.id, reason)
+    item.status = PhotoStatus.FAILED
+    item.error = reason
+    session.commit()
+    return "failed"

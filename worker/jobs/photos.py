@@ -12,7 +12,7 @@ from core.models.base import utcnow
 from media import store as media_store
 from media.imaging import ImageRejected, process_photo
 from worker import runtime
-from worker.jobs.media import MediaGone, download
+from worker.jobs.media import MediaGone, download, fail_for_good
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +34,17 @@ def fetch_photo(photo_id: int) -> str:
         upload = Path(rt.settings.media_dir) / photo.upload_path if photo.upload_path else None
         if upload is not None:
             if not upload.is_file():
-                return _fail(session, photo, "上传的图片文件不见了")
+                return fail_for_good(session, photo, "上传的图片文件不见了")
             data = upload.read_bytes()
         else:
             try:
                 data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
             except MediaGone as exc:
-                return _fail(session, photo, str(exc))
+                return fail_for_good(session, photo, str(exc))
         try:
             processed = process_photo(data)
         except ImageRejected as exc:
-            return _fail(session, photo, str(exc))
+            return fail_for_good(session, photo, str(exc))
         digest = hashlib.sha256(processed.jpeg).hexdigest()
         base = f"photos/{photo.created_at:%Y/%m}/{photo.id}-{digest[:12]}"
         photo.path = media_store.save(rt.settings.media_dir, f"{base}.jpg", processed.jpeg)
@@ -59,11 +59,3 @@ def fetch_photo(photo_id: int) -> str:
             # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
             upload.unlink(missing_ok=True)
         return "ready"
-
-
-def _fail(session, photo: Photo, reason: str) -> str:  # type: ignore[no-untyped-def]
-    log.warning("photo %s failed for good: %s", photo.id, reason)
-    photo.status = PhotoStatus.FAILED
-    photo.error = reason
-    session.commit()
-    return "failed"
