@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import mimetypes
 
 from core.glossary import PhotoStatus
@@ -10,8 +9,6 @@ from core.models import Attachment
 from media import store as media_store
 from worker import runtime
 from worker.jobs.media import MediaGone, download, fail_for_good
-
-log = logging.getLogger(__name__)
 
 MAX_ATTACHMENT = 20 * 1024 * 1024
 EXTENSIONS = {"amr": ".amr", "speex": ".spx", "mp3": ".mp3", "video/mp4": ".mp4"}

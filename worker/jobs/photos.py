@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 
 from core.glossary import PhotoStatus
@@ -13,8 +12,6 @@ from media import store as media_store
 from media.imaging import ImageRejected, process_photo
 from worker import runtime
 from worker.jobs.media import MediaGone, download, fail_for_good
-
-log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 10 * 1024 * 1024
 
