@@ -109,4 +109,7 @@ def transition(
     session.add(event)
     session.flush()
     outbox.add(session, outbox.CASE_STATUS_CHANGED, {"event_id": event.id, "case_id": case.id})
+    if to_status == S.DISPATCHED and case.assignee_id is not None:
+        # Dispatch, escalation, reassignment, rework or reopen: the assignee is told (worker.jobs.deadlines).
+        outbox.add(session, outbox.CASE_ASSIGNED, {"event_id": event.id, "case_id": case.id})
     return event

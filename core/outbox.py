@@ -16,6 +16,12 @@ from core.models.base import utcnow
 PHOTO_FETCH = "photo.fetch"
 ATTACHMENT_FETCH = "attachment.fetch"
 CASE_STATUS_CHANGED = "case.status_changed"
+# Written by the deadline sweep (core/services/deadlines.py), once per case and deadline each.
+CASE_DEADLINE_WARNING = "case.deadline_warning"
+CASE_OVERDUE = "case.overdue"
+# Written by case_loop.transition whenever a case enters `dispatched` (dispatch, escalation,
+# reassignment, rework, reopen): its assignee is told.
+CASE_ASSIGNED = "case.assigned"
 
 
 class Dispatcher(Protocol):

@@ -94,6 +94,8 @@ class Settings:
     resident_token_max_age_seconds: int = 24 * 3600
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     relay_poll_seconds: float = 2.0
+    # How often the worker sweeps deadlines (warning at 80% of a time limit, overdue at 100%).
+    deadline_sweep_seconds: int = 60
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None

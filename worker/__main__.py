@@ -1,4 +1,4 @@
-"""`python -m worker`: an rq worker on every queue, with rq's scheduler and the outbox poller."""
+"""`python -m worker`: an rq worker on every queue, with rq's scheduler, the outbox poller and the deadline cron."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rq import Worker
 from core.errors import ConfigError
 from core.settings import Settings
 from worker import runtime
+from worker.jobs.deadlines import schedule_forever
 from worker.relay import poll_forever
 from worker.routes import QUEUES
 from worker.wiring import runtime_from_settings
@@ -35,13 +36,19 @@ def main(argv: list[str] | None = None) -> int:
         target=poll_forever, args=(settings,), name="outbox-poller", daemon=True
     )
     poller.start()
+    # rq's cron scheduler, enqueuing the deadline sweep; kept to one sweep per interval across workers.
+    cron = multiprocessing.get_context("spawn").Process(
+        target=schedule_forever, args=(settings,), name="deadline-cron", daemon=True
+    )
+    cron.start()
     rt = runtime_from_settings(settings)
     runtime.install(rt)
     try:
         Worker(list(QUEUES), connection=rt.redis, name=args.name).work(burst=args.burst, with_scheduler=True)
     finally:
-        poller.terminate()
-        poller.join(5)
+        for helper in (poller, cron):
+            helper.terminate()
+            helper.join(5)
     return 0
 
 

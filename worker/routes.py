@@ -18,6 +18,9 @@ ROUTES: dict[str, Route] = {
     outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo"),
     outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment"),
     outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
+    outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.tell_assigned"),
+    outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.tell_deadline_warning"),
+    outbox.CASE_OVERDUE: Route("notify", "worker.jobs.deadlines.tell_overdue"),
 }
 
 QUEUES = ("notify", "media", "default")

@@ -99,6 +99,7 @@ def _dispatch(session: Session, case: Case, staff: StaffUser, params: dict[str, 
     case.tier = tier
     if case.category and case.category.time_limit_hours:
         case.deadline_at = utcnow() + timedelta(hours=case.category.time_limit_hours)
+        case.warned_at = case.overdue_at = None  # a new time limit is warned about afresh
     return case_loop.transition(
         session,
         case,

@@ -200,4 +200,5 @@ def reopen(
     # Assignee and tier stay: the same people fix what they left unfixed, with a fresh time limit.
     if case.category is not None and case.category.time_limit_hours:
         case.deadline_at = now + timedelta(hours=case.category.time_limit_hours)
+        case.warned_at = case.overdue_at = None  # a new time limit is warned about afresh
     return case_loop.transition(session, case, S.DISPATCHED, action="reopen", resident=resident, note=text)

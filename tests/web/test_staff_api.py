@@ -94,7 +94,11 @@ def test_the_whole_loop_through_the_api(app, client):
     with app.extensions["gongzhi"].database.session() as s:
         events = s.scalars(select(CaseEvent).where(CaseEvent.action != "report")).all()
         outbox = s.scalars(select(OutboxMessage)).all()
-        assert sorted(m.payload["event_id"] for m in outbox) == sorted(e.id for e in events)
+        changed = [m.payload["event_id"] for m in outbox if m.topic == "case.status_changed"]
+        assert sorted(changed) == sorted(e.id for e in events)
+        # Dispatch and rework each tell the assignee.
+        assigned = [m.payload["event_id"] for m in outbox if m.topic == "case.assigned"]
+        assert sorted(assigned) == sorted(e.id for e in events if e.action in ("dispatch", "rework"))
 
 
 def test_unknown_action_and_bad_bodies_are_clear_400s(app, client):
