@@ -42,6 +42,8 @@ def case_json(case: Case, *, with_timeline: bool = False) -> dict[str, Any]:
         ),
         "grid": case.grid.code if case.grid else None,
         "tier": case.tier.value if case.tier else None,
+        "routing_note": case.routing_note,
+        "possible_duplicates": list(case.possible_duplicates or []),
         "assignee": case.assignee.username if case.assignee else None,
         "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
         "created_at": case.created_at.isoformat(),

@@ -14,6 +14,7 @@ from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
 from core.models import Attachment, Case, Category, Checkpoint, Photo, Resident
 from core.numbering import next_case_number
+from core.services.routing import route_case
 from core.settings import Settings
 from core.text import clean
 
@@ -134,6 +135,7 @@ def submit_report(
         if existing is None:
             raise
         return existing, False
+    route_case(session, case, settings)
     case_loop.record_report(session, case, resident=resident)
     photos = [Photo(case_id=case.id, wechat_media_id=media_id) for media_id in report.wechat_media_ids]
     photos += [Photo(case_id=case.id, upload_path=path) for path in report.uploads]
