@@ -111,4 +111,7 @@ def test_every_documented_callback_body_is_answered(wechat, name):
     assert body == "success" or reply_text(first)
     if name == "event_location":
         assert body == "success"  # WeChat wants nothing else for the periodic location report
-    assert wechat.post(sample(name)).get_data(as_text=True) == body  # and a retry gets the same
+    again = wechat.post(sample(name))
+    # The same answer (its CreateTime may have ticked over to the next second).
+    assert (again.get_data(as_text=True) == "success") == (body == "success")
+    assert body == "success" or reply_text(again) == reply_text(first)
