@@ -14,19 +14,18 @@ from datetime import datetime
 from typing import Any
 
 import shapely
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.geo import Point, degrees_around, distance_m
+from core.geo import Point
 from core.glossary import CoordSystem, GridLevel
 from core.models import Case, Checkpoint, Grid
-from core.services.resident_cases import OPEN_STATUSES
+from core.services.nearby import nearby_open_cases
 from core.settings import Settings
 
 OUTSIDE_EVERY_GRID = "不在任何网格内，转区网格中心处理"
 DUPLICATE_RADIUS_M = 50.0
 # The bounding box is a little larger than the circle, so rounding never loses a case on its edge.
-BOX_MARGIN_M = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,27 +130,9 @@ def grid_index(session: Session) -> GridIndex:
 
 def _possible_duplicates(session: Session, case: Case, at: Point) -> list[str]:
     """Numbers of other open cases of the same category within DUPLICATE_RADIUS_M of `at`, nearest first."""
-    boxes = []
-    for system in CoordSystem:
-        centre = at.to(system)
-        dlat, dlng = degrees_around(centre.lat, DUPLICATE_RADIUS_M + BOX_MARGIN_M)
-        boxes.append(
-            and_(
-                Case.coord_system == system,
-                Case.lat.between(centre.lat - dlat, centre.lat + dlat),
-                Case.lng.between(centre.lng - dlng, centre.lng + dlng),
-            )
-        )
-    query = select(Case).where(
-        Case.status.in_(OPEN_STATUSES), Case.category_id == case.category_id, Case.id != case.id, or_(*boxes)
-    )
-    found = []
-    for other in session.scalars(query):
-        assert other.lat is not None and other.lng is not None and other.coord_system is not None
-        distance = distance_m(at, Point(other.lat, other.lng, other.coord_system))
-        if distance <= DUPLICATE_RADIUS_M:
-            found.append((distance, other.id, other.number))
-    return [number for _distance, _id, number in sorted(found)]
+    assert case.category is not None
+    near = nearby_open_cases(session, at, category_code=case.category.code, radius_m=DUPLICATE_RADIUS_M)
+    return [item.case.number for item in near if item.case.id != case.id]
 
 
 def route_case(session: Session, case: Case, settings: Settings) -> RoutingResult:
