@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from core import case_loop
 from core.glossary import CaseSource, CaseStatus, GridLevel, Role
-from core.models import Case, Grid, Resident
+from core.models import Case, Checkpoint, Grid, Resident
 from core.numbering import next_case_number
 from core.services.staff import create_staff
 from core.settings import Settings
@@ -77,3 +77,20 @@ def case(
         case_loop.record_report(session, item, resident=reporter)
     session.flush()
     return item
+
+
+# G1's boundary in GCJ-02: lng 117.30–117.31, lat 31.80–31.81.
+G1_BOX = {
+    "type": "Polygon",
+    "coordinates": [[[117.30, 31.80], [117.31, 31.80], [117.31, 31.81], [117.30, 31.81], [117.30, 31.80]]],
+}
+
+
+def gate_checkpoint(session: Session, *, lat: float = 31.8, lng: float = 117.3, key_version: int = 1):
+    """A district D with one base grid G1 and its checkpoint CP0001 「小区东门」; committed."""
+    district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
+    grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
+    point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=lat, lng=lng, key_version=key_version)
+    session.add_all([district, grid, point])
+    session.commit()
+    return point

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from core import case_loop
 from core.codes import make_code
-from core.glossary import CaseStatus, GridLevel
-from core.models import Attachment, Case, Checkpoint, Grid, Notification, Photo, ReportDraft, Resident
+from core.glossary import CaseStatus
+from core.models import Attachment, Case, Notification, Photo, ReportDraft, Resident
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import scene_for, sign_url
 from tests import factories
@@ -42,11 +42,7 @@ class Sign:
 @pytest.fixture
 def checkpoint(db, settings) -> Sign:
     with db.session() as s:
-        district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
-        grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=31.8, lng=117.3, key_version=2)
-        s.add_all([district, grid, point])
-        s.commit()
+        point = factories.gate_checkpoint(s, key_version=2)
         old = make_code(settings.secret_key, point.id, 1)
         return Sign(scene_for(settings, point), sign_url(settings, point), f"cp:{old}")
 

@@ -22,13 +22,7 @@ from core.services.checkpoint_admin import (
     rotate,
 )
 from core.services.checkpoints import public_code, resolve_code
-from tests.factories import grid_tree
-
-# G1's boundary in GCJ-02: lng 117.30–117.31, lat 31.80–31.81.
-G1_BOX = {
-    "type": "Polygon",
-    "coordinates": [[[117.30, 31.80], [117.31, 31.80], [117.31, 31.81], [117.30, 31.81], [117.30, 31.80]]],
-}
+from tests.factories import G1_BOX, grid_tree
 
 
 @pytest.fixture

@@ -16,12 +16,7 @@ from core.glossary import CoordSystem
 from core.models import Checkpoint
 from core.services.checkpoints import resolve_code, resolve_url, sign_url
 from core.settings import PROJECT_ROOT, Settings
-from tests.factories import grid_tree
-
-G1_BOX = {
-    "type": "Polygon",
-    "coordinates": [[[117.30, 31.80], [117.31, 31.80], [117.31, 31.81], [117.30, 31.81], [117.30, 31.80]]],
-}
+from tests.factories import G1_BOX, grid_tree
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from core.glossary import CaseSource, GridLevel, Role
-from core.models import Case, CheckIn, Checkpoint, Grid, Photo
+from core.glossary import CaseSource, Role
+from core.models import Case, CheckIn, Checkpoint, Photo
 from core.services.checkpoints import public_code
 from tests import factories, images
 
@@ -24,11 +24,7 @@ def db(app):
 @pytest.fixture
 def code(db, settings) -> str:
     with db.session() as s:
-        district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
-        grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=31.8, lng=117.3)
-        s.add_all([district, grid, point])
-        s.commit()
+        point = factories.gate_checkpoint(s)
         return public_code(settings, point)
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.glossary import GridLevel
-from core.models import Case, Checkpoint, Grid, Photo, Resident
+from core.models import Case, Photo, Resident
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import public_code
 from core.settings import Settings
-from tests import images
+from tests import factories, images
 
 SUB_CATEGORY = "0101"  # 暴露垃圾
 OTHER_SUB_CATEGORY = "0103"  # 垃圾桶满溢
@@ -69,11 +68,7 @@ def resident_headers(sign_in) -> dict[str, str]:
 def checkpoint(db, api_settings: Settings) -> dict[str, object]:
     """A checkpoint in a base grid; its public code and sign URL."""
     with db.session() as s:
-        district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
-        grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=31.8205, lng=117.2272)
-        s.add_all([district, grid, point])
-        s.commit()
+        point = factories.gate_checkpoint(s, lat=31.8205, lng=117.2272)
         code = public_code(api_settings, point)
         return {"id": point.id, "code": code, "url": f"{api_settings.public_base_url}/q/{code}"}
 
