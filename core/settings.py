@@ -96,6 +96,13 @@ class Settings:
     relay_poll_seconds: float = 2.0
     # How often the worker sweeps deadlines (warning at 80% of a time limit, overdue at 100%).
     deadline_sweep_seconds: int = 60
+    # A district's own governance platform: accepted cases are pushed there, its moves come back.
+    platform_url: str | None = None
+    platform_secret: str | None = None
+    platform_timeout_seconds: float = 10.0
+    # Console sign-in: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
+    login_max_failures: int = 5
+    login_lock_seconds: int = 15 * 60
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None

@@ -25,7 +25,7 @@ def create_app(context: AppContext) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
-    from web import api, cli, csrf, errors, home, media, patrol_api, scan, staff_api, staff_pages, track
+    from web import api, cli, console, csrf, errors, home, media, patrol_api, scan, staff_api, staff_pages, track
     from web.open311 import views as open311_views
 
     errors.init_app(app)
@@ -37,6 +37,7 @@ def create_app(context: AppContext) -> Flask:
     app.register_blueprint(scan.blueprint)
     app.register_blueprint(track.blueprint)
     app.register_blueprint(staff_pages.blueprint)
+    console.init_app(app)
     app.register_blueprint(media.blueprint)
     api.init_app(app)
     app.register_blueprint(open311_views.blueprint)

@@ -18,6 +18,7 @@ from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submi
 from core.services.patrol import record_check_in
 from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
+from web.auth import signed_in_staff
 from web.context import app_context, db_session
 from web.csrf import check_csrf
 from wxclient.oauth import OAuth, in_wechat
@@ -40,10 +41,6 @@ def _refuse(scanned: Scanned) -> tuple[str, int]:
     return render_template("scan/invalid.html"), 404
 
 
-def _signed_in_staff() -> StaffUser | None:
-    staff_id = session.get("staff_id")
-    staff = db_session().get(StaffUser, staff_id) if staff_id else None
-    return staff if staff is not None and staff.is_active else None
 
 
 def _wechat_sign_in(code: str) -> Any | None:
@@ -83,7 +80,7 @@ def sign(code: str) -> Any:
         return _refuse(scanned)
     checkpoint = scanned.checkpoint
     assert checkpoint is not None
-    staff = _signed_in_staff()
+    staff = signed_in_staff()
     if staff is not None and not request.args.get("report"):
         context = app_context()
         try:

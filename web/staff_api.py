@@ -11,7 +11,7 @@ from core.errors import InvalidInput
 from core.glossary import CaseStatus, Role
 from core.models import Case, Grid, StaffUser
 from core.services import cases as case_service
-from core.services.staff import authenticate
+from core.services.staff import SignInRefused, sign_in
 from web.auth import issue_token, staff_required
 from web.context import app_context, db_session
 from web.errors import json_error
@@ -70,9 +70,20 @@ def token():  # type: ignore[no-untyped-def]
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("请提供 username 和 password")
-    staff = authenticate(db_session(), username, password)
-    if staff is None:
-        return json_error(401, "invalid_credentials", "用户名或密码错误")
+    settings = app_context().settings
+    with app_context().uow() as uow:
+        try:
+            staff = sign_in(
+                uow.session,
+                username,
+                password,
+                max_failures=settings.login_max_failures,
+                lock_seconds=settings.login_lock_seconds,
+            )
+        except SignInRefused as refused:
+            uow.commit()  # the failure counts towards the lock-out
+            return json_error(401, refused.code, refused.message)
+        uow.commit()
     return {
         "token": issue_token(staff),
         "expires_in": app_context().settings.staff_token_max_age_seconds,

@@ -8,6 +8,7 @@ from core.models.media import Attachment, Photo
 from core.models.messaging import ApiKey, Notification, OutboxMessage, SubscribeConsent
 from core.models.people import Resident, StaffUser
 from core.models.places import CheckIn, Checkpoint, Grid
+from core.models.platform import PlatformEvent, PlatformPush
 
 __all__ = [
     "ApiKey",
@@ -23,6 +24,8 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "Photo",
+    "PlatformEvent",
+    "PlatformPush",
     "ReportDraft",
     "Resident",
     "StaffUser",

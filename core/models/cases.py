@@ -26,7 +26,10 @@ class Case(Timestamped, Base):
     """One reported problem on its way through the closed loop."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_grid", "status", "grid_id"),)
+    __table_args__ = (
+        Index("ix_cases_status_grid", "status", "grid_id"),
+        Index("ix_cases_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
@@ -60,6 +63,8 @@ class Case(Timestamped, Base):
     # How routing placed the case (e.g. outside every grid), and open cases it may repeat (numbers).
     routing_note: Mapped[str | None] = mapped_column(Text)
     possible_duplicates: Mapped[list[str] | None] = mapped_column(JSON)
+    # At district level (大循环): the assisting department units (协办) beside the assignee (主办).
+    assisting_units: Mapped[list[str] | None] = mapped_column(JSON)
     accepted_at: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]
     handled_at: Mapped[datetime | None]

@@ -47,6 +47,9 @@ class StaffUser(Timestamped, Base):
     unit_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Console sign-in lock-out: failures in a row, and until when the account is refused.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
     on_duty: Mapped[bool] = mapped_column(default=False)
     last_lat: Mapped[float | None]
     last_lng: Mapped[float | None]

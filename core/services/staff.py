@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.glossary import Role
 from core.models import Case, Grid, StaffUser
+from core.models.base import utcnow
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so that sign-in takes as long either way.
@@ -64,6 +67,38 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
         return None
     if not staff.is_active or not check_password_hash(staff.password_hash, password):
         return None
+    return staff
+
+
+class SignInRefused(Forbidden):
+    """Wrong credentials, or an account locked after too many failures; the message says which."""
+
+    code = "invalid_credentials"
+
+
+def sign_in(
+    session: Session, username: str, password: str, *, max_failures: int, lock_seconds: int
+) -> StaffUser:
+    """Check a sign-in, counting failures in a row: the `max_failures`-th locks the account.
+
+    While locked even the right password is refused, so guessing gains nothing; a success resets
+    the count. The caller commits either way, since a failure is itself worth keeping.
+    """
+    now = utcnow()
+    staff = session.scalar(select(StaffUser).where(StaffUser.username == username).with_for_update())
+    if staff is not None and staff.locked_until is not None and staff.locked_until > now:
+        minutes = max(1, round((staff.locked_until - now).total_seconds() / 60))
+        raise SignInRefused(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试", code="locked")
+    if authenticate(session, username, password) is None:
+        if staff is not None:
+            staff.failed_logins += 1
+            if staff.failed_logins >= max_failures:
+                staff.locked_until = now + timedelta(seconds=lock_seconds)
+                staff.failed_logins = 0
+        raise SignInRefused("用户名或密码错误")
+    assert staff is not None
+    staff.failed_logins = 0
+    staff.locked_until = None
     return staff
 
 

@@ -148,9 +148,9 @@ def test_the_tracking_page_of_an_unknown_token_is_404(client):
 
 
 def sign_in(client, username):
-    page = client.get("/staff/login")
+    page = client.get("/console/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
-    return client.post("/staff/login", data={"csrf_token": token, "username": username, "password": factories.PASSWORD})
+    return client.post("/console/login", data={"csrf_token": token, "username": username, "password": factories.PASSWORD})
 
 
 def test_a_signed_in_grid_worker_checks_in_instead_of_reporting(client, db, code):
@@ -169,7 +169,7 @@ def test_a_signed_in_grid_worker_checks_in_instead_of_reporting(client, db, code
 
 def test_residents_do_not_check_in(client, db, code):
     assert "提交上报" in client.get(f"/q/{code}").get_data(as_text=True)
-    bad = client.post("/staff/login", data={"username": "nobody", "password": "x"})
+    bad = client.post("/console/login", data={"username": "nobody", "password": "x"})
     assert bad.status_code == 400  # no CSRF token, no sign-in attempt at all
     assert count(db, CheckIn) == 0
 
@@ -178,9 +178,9 @@ def test_wrong_staff_password_is_refused(client, db, code):
     with db.session() as s:
         factories.staff(s, "wang", Role.GRID_WORKER, "G1")
         s.commit()
-    page = client.get("/staff/login")
+    page = client.get("/console/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
-    response = client.post("/staff/login", data={"csrf_token": token, "username": "wang", "password": "wrong-one"})
+    response = client.post("/console/login", data={"csrf_token": token, "username": "wang", "password": "wrong-one"})
     assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
     assert "提交上报" in client.get(f"/q/{code}").get_data(as_text=True)
 
