@@ -22,6 +22,14 @@ CASE_OVERDUE = "case.overdue"
 # Written by case_loop.transition whenever a case enters `dispatched` (dispatch, escalation,
 # reassignment, rework, reopen): its assignee is told.
 CASE_ASSIGNED = "case.assigned"
+# Written when a case is accepted (core/services/platform.py): the worker pushes it to the district's
+# own platform when PLATFORM_URL is set, and does nothing otherwise.
+CASE_PLATFORM_PUSH = "case.platform_push"
+# Micro-grants (core/grants): the applicant is told of every move of their application; the
+# reminder sweep writes a reminder before a progress report is due and tells staff when it is late.
+GRANT_STATUS_CHANGED = "grant.status_changed"
+GRANT_REPORT_DUE = "grant.report_due"
+GRANT_REPORT_LATE = "grant.report_late"
 
 
 class Dispatcher(Protocol):

@@ -4,6 +4,18 @@ from core.models.base import Base
 from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
 from core.models.catalogue import Category
 from core.models.drafts import ReportDraft
+from core.models.grants import (
+    GrantApplication,
+    GrantDisbursement,
+    GrantEvent,
+    GrantFile,
+    GrantMember,
+    GrantReport,
+    GrantRound,
+    GrantScore,
+    GrantSource,
+    GrantSupport,
+)
 from core.models.media import Attachment, Photo
 from core.models.messaging import ApiKey, Notification, OutboxMessage, SubscribeConsent
 from core.models.people import Resident, StaffUser
@@ -20,6 +32,16 @@ __all__ = [
     "Category",
     "CheckIn",
     "Checkpoint",
+    "GrantApplication",
+    "GrantDisbursement",
+    "GrantEvent",
+    "GrantFile",
+    "GrantMember",
+    "GrantReport",
+    "GrantRound",
+    "GrantScore",
+    "GrantSource",
+    "GrantSupport",
     "Grid",
     "Notification",
     "OutboxMessage",

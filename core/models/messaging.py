@@ -26,13 +26,18 @@ class OutboxMessage(Timestamped, Base):
 
 
 class Notification(Timestamped, Base):
-    """One message to one resident about one case event, on one channel; recorded once."""
+    """One message to one resident about one case event (or grant event), on one channel; recorded once."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("event_id", "resident_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "resident_id", "channel"),
+        UniqueConstraint("grant_event_id", "resident_id", "channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), index=True)
+    # Exactly one of the two is set: a case's event, or a micro-grant application's.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"), index=True)
+    grant_event_id: Mapped[int | None] = mapped_column(ForeignKey("grant_events.id"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     status: Mapped[NotificationStatus] = mapped_column(
