@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
+WIDTH = 400  # drawing units; at a phone's width that keeps FONT about 12 px
 ROW = 26  # height of one bar's row
 BAR = 16  # thickness of a bar
 FONT = 13
-VALUE_SPACE = 72  # room right of the longest bar for its value
-MAX_LABEL = 210  # labels wider than this are cut with "…" (the full name is in the tooltip)
+VALUE_SPACE = 56  # room right of the longest bar for its value
+MAX_LABEL = 120  # labels wider than this are cut with "…" (the full name is in the tooltip)
 PALETTE = ("#0f7b5f", "#3e8ed0", "#d69e2e", "#b42318", "#7a5af8", "#616e7c")
 EMPTY = "#e4e7eb"
 NO_DATA = "无数据"
