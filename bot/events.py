@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot import reports, texts
+from core.geo import Point
 from core.glossary import CoordSystem
 from core.models.base import utcnow
 from core.services import patrol, resident_cases
+from core.services.assignees import record_position
 from core.services.checkpoints import Scanned, resolve_scene, resolve_url
 
 if TYPE_CHECKING:
@@ -68,6 +70,10 @@ def on_location(turn: Turn, message: Any) -> None:
     resident.last_lat, resident.last_lng = float(message.latitude), float(message.longitude)
     resident.last_coord_system = CoordSystem.GCJ02
     resident.last_located_at = utcnow()
+    staff = patrol.staff_for_openid(turn.session, resident.openid)
+    if staff is not None:
+        # A bound staff member's phone reports where they are: the dispatcher's nearest-worker list uses it.
+        record_position(staff, Point(resident.last_lat, resident.last_lng, CoordSystem.GCJ02))
     return None  # WeChat expects nothing but `success` for this report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import case_loop
-from core.glossary import CaseSource, CaseStatus, GridLevel, Role
+from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, Role
 from core.models import Case, Checkpoint, Grid, Resident
 from core.numbering import next_case_number
 from core.services.staff import create_staff
@@ -69,6 +69,7 @@ def case(
         status=status,
         lat=31.8,
         lng=117.3,
+        coord_system=CoordSystem.GCJ02,
     )
     if reporter is not None:
         item.followers.append(reporter)

@@ -25,9 +25,14 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
 
 
+def media_path(settings: Settings, path: str) -> str:
+    """The signed site path of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
+    return f"/media/{_serializer(settings).dumps(path)}"
+
+
 def media_url(settings: Settings, path: str) -> str:
-    """The signed URL of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
-    return f"{settings.public_base_url.rstrip('/')}/media/{_serializer(settings).dumps(path)}"
+    """The same as an absolute URL, for clients outside the site (the mini-program, WeChat)."""
+    return settings.public_base_url.rstrip("/") + media_path(settings, path)
 
 
 @blueprint.get("/media/<token>")

@@ -1,4 +1,4 @@
-"""The staff API for patrols: check in at a checkpoint, the check-ins, coverage, and the WeChat binding code."""
+"""The staff API for patrols: check in, the check-ins, coverage, where one is and on duty, the WeChat binding."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.codes import Verdict
 from core.errors import InvalidInput, NotFound
+from core.geo import Point
 from core.models import CheckIn, StaffUser
 from core.models.base import utcnow
 from core.services import patrol
+from core.services.assignees import record_position
 from core.services.checkpoints import FORGED, SCENE_PREFIX, Scanned, resolve_code, resolve_scene, resolve_url
 from web.auth import staff_required
 from web.context import app_context, db_session
@@ -145,3 +147,21 @@ def wechat_binding():  # type: ignore[no-untyped-def]
         "expires_in": patrol.BINDING_TTL_SECONDS,
         "instruction": f"在公众号中发送「绑定 {code}」",
     }
+
+
+@blueprint.post("/position")
+@staff_required
+def position():  # type: ignore[no-untyped-def]
+    """Where the caller is now (the app reports it while on patrol), and optionally whether on duty."""
+    body = _json_body()
+    on_duty = body.get("on_duty")
+    if on_duty is not None and not isinstance(on_duty, bool):
+        raise InvalidInput("on_duty 必须是 true 或 false")
+    where = patrol.parse_position(body.get("lat"), body.get("lng"), body.get("coord_system"))
+    if where is None:
+        raise InvalidInput("请提供坐标 lat、lng 和坐标系 coord_system")
+    with app_context().uow() as uow:
+        staff = uow.session.get(StaffUser, g.staff.id)
+        record_position(staff, Point(*where), on_duty=on_duty)
+        uow.commit()
+        return {"on_duty": staff.on_duty, "located_at": staff.last_located_at.isoformat()}

@@ -1,23 +1,26 @@
-"""The staff API: sign in, the caller's queue, one case, and the moves of the case loop."""
+"""The staff API: sign in, the caller's queue, one case, who is nearest, and the moves of the case loop."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, g, request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core.errors import InvalidInput
-from core.glossary import CaseStatus, Role
-from core.models import Case, Grid, StaffUser
+from core.glossary import PhotoStatus
+from core.models import Case, Photo, StaffUser
 from core.services import cases as case_service
+from core.services.assignees import suggest_assignees
+from core.services.queues import QueueFilter, queue
 from core.services.staff import SignInRefused, sign_in
+from web import uploads
 from web.auth import issue_token, staff_required
 from web.context import app_context, db_session
 from web.errors import json_error
+from web.media import media_url
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
-PAGE_SIZE = 50
 
 
 def _json_body() -> dict[str, Any]:
@@ -27,7 +30,11 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def case_json(case: Case, *, with_timeline: bool = False) -> dict[str, Any]:
+def _minutes(start: Any, end: Any) -> float | None:
+    return round((end - start).total_seconds() / 60, 1) if start and end else None
+
+
+def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "number": case.number,
         "status": case.status.value,
@@ -45,9 +52,15 @@ def case_json(case: Case, *, with_timeline: bool = False) -> dict[str, Any]:
         "routing_note": case.routing_note,
         "possible_duplicates": list(case.possible_duplicates or []),
         "assignee": case.assignee.username if case.assignee else None,
+        "assisting": list(case.assisting_units or []),
         "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
+        "overdue": case.overdue_at is not None,
         "created_at": case.created_at.isoformat(),
+        "minutes_to_dispatch": _minutes(case.created_at, case.dispatched_at),
+        "minutes_to_handle": _minutes(case.dispatched_at, case.handled_at),
     }
+    if staff is not None:
+        data["moves"] = case_service.available_moves(staff, case)
     if with_timeline:
         data["timeline"] = [
             {
@@ -60,6 +73,16 @@ def case_json(case: Case, *, with_timeline: bool = False) -> dict[str, Any]:
                 "data": e.data,
             }
             for e in case.events
+        ]
+        settings = app_context().settings
+        photos = db_session().scalars(select(Photo).where(Photo.case_id == case.id).order_by(Photo.id)).all()
+        data["photos"] = [
+            {
+                "stage": "after" if photo.event_id else "before",
+                "status": photo.status.value,
+                "url": media_url(settings, photo.path) if photo.status == PhotoStatus.READY and photo.path else None,
+            }
+            for photo in photos
         ]
     return data
 
@@ -91,44 +114,92 @@ def token():  # type: ignore[no-untyped-def]
     }
 
 
-@blueprint.get("/cases")
-@staff_required
-def queue():  # type: ignore[no-untyped-def]
-    staff = g.staff
-    query = select(Case).order_by(Case.id.desc())
-    if staff.role != Role.DISTRICT_CENTER:
-        in_area = Case.grid_id.in_(select(Grid.id).where(Grid.path.startswith(staff.grid.path))) if staff.grid else None
-        mine = Case.assignee_id == staff.id
-        query = query.where(or_(in_area, mine) if in_area is not None else mine)
-    if status := request.args.get("status"):
-        try:
-            query = query.where(Case.status == CaseStatus(status))
-        except ValueError:
-            raise InvalidInput(f"未知状态：{status}") from None
+def _page_number(raw: str | None) -> int:
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        return int(raw or 1)
     except ValueError:
         raise InvalidInput("page 必须是正整数") from None
-    rows = db_session().scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return {"page": page, "has_more": len(rows) > PAGE_SIZE, "cases": [case_json(c) for c in rows[:PAGE_SIZE]]}
+
+
+@blueprint.get("/cases")
+@staff_required
+def cases():  # type: ignore[no-untyped-def]
+    args = request.args
+    wanted = QueueFilter(
+        view=args.get("view", "all"),
+        status=args.get("status"),
+        tier=args.get("tier"),
+        grid=args.get("grid"),
+        category=args.get("category"),
+        page=_page_number(args.get("page")),
+    )
+    found = queue(db_session(), g.staff, wanted)
+    return {"page": found.page, "has_more": found.has_more, "cases": [case_json(c) for c in found.cases]}
 
 
 @blueprint.get("/cases/<number>")
 @staff_required
 def show(number: str):  # type: ignore[no-untyped-def]
     case = case_service.find_case(db_session(), g.staff, number)
-    return case_json(case, with_timeline=True)
+    return case_json(case, staff=g.staff, with_timeline=True)
+
+
+@blueprint.get("/cases/<number>/suggestions")
+@staff_required
+def suggestions(number: str):  # type: ignore[no-untyped-def]
+    """The on-duty field workers nearest to the case, for the dispatcher."""
+    session = db_session()
+    case = case_service.find_case(session, g.staff, number)
+    nearest = suggest_assignees(session, case, within=g.staff.grid)
+    return {
+        "suggestions": [
+            {
+                "username": s.staff.username,
+                "name": s.staff.display_name,
+                "role": s.staff.role.value,
+                "grid": s.staff.grid.code if s.staff.grid else None,
+                "distance_m": round(s.distance_m),
+                "located_at": s.located_at.isoformat(),
+            }
+            for s in nearest
+        ]
+    }
+
+
+def _action_params() -> dict[str, Any]:
+    """The move's parameters: a JSON body, or a multipart form (a handling with after-photos)."""
+    if request.mimetype != "multipart/form-data":
+        return _json_body()
+    params: dict[str, Any] = {key: request.form.get(key) for key in request.form}
+    if "passed" in params:
+        params["passed"] = {"true": True, "false": False}.get(str(params["passed"]).lower(), params["passed"])
+    if "assisting" in params:
+        params["assisting"] = request.form.getlist("assisting")
+    return params
 
 
 @blueprint.post("/cases/<number>/actions")
 @staff_required
 def act(number: str):  # type: ignore[no-untyped-def]
-    body = _json_body()
-    action = body.get("action")
+    params = _action_params()
+    action = params.get("action")
     if not isinstance(action, str):
         raise InvalidInput("请提供 action")
-    with app_context().uow() as uow:
-        staff = uow.session.get(StaffUser, g.staff.id)
-        event = case_service.perform(uow.session, staff, number, action, body)
-        uow.commit()
-        return {"case": case_json(event.case, with_timeline=True), "event_id": event.id}
+    files = [f for f in request.files.getlist("photos") if f.filename]
+    if files and action != "handle":
+        raise InvalidInput("只有处置（handle）可以附照片")
+    settings = app_context().settings
+    try:
+        saved = uploads.save_photos(settings.media_dir, files)
+    except uploads.UploadRejected as rejected:
+        raise InvalidInput(str(rejected)) from None
+    params["photos"] = saved.paths
+    try:
+        with app_context().uow() as uow:
+            staff = uow.session.get(StaffUser, g.staff.id)
+            event = case_service.perform(uow.session, staff, number, action, params)
+            uow.commit()
+            return {"case": case_json(event.case, staff=staff, with_timeline=True), "event_id": event.id}
+    except BaseException:
+        uploads.discard(settings.media_dir, saved.paths)  # a refused move keeps no photo
+        raise

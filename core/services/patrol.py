@@ -23,9 +23,11 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.geo import Point
 from core.glossary import CoordSystem, GridLevel, Role
 from core.models import CheckIn, Checkpoint, Grid, StaffUser
 from core.models.base import utcnow
+from core.services.assignees import record_position
 
 SOURCES = ("page", "wechat", "api")
 # A second scan of the same checkpoint by the same person within this window is the same check-in.
@@ -109,7 +111,7 @@ def _local_day(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 # --- check-ins ------------------------------------------------------------------------------------
 
 
-def _position(
+def parse_position(
     lat: float | None, lng: float | None, coord_system: CoordSystem | str | None
 ) -> tuple[float, float, CoordSystem] | None:
     if lat is None and lng is None:
@@ -153,7 +155,7 @@ def record_check_in(
         raise InvalidInput(f"未知签到来源：{source}")
     if not may_check_in(staff, checkpoint):
         raise Forbidden(f"「{checkpoint.name}」不在您负责的网格内，不能签到")
-    position = _position(lat, lng, coord_system)
+    position = parse_position(lat, lng, coord_system)
     now = now or utcnow()
     if now.tzinfo is None:
         raise ValueError("naive datetime given; use an aware one")
@@ -170,15 +172,9 @@ def record_check_in(
         .order_by(CheckIn.at.desc())
         .limit(1)
     )
-    if position is not None:
-        staff.last_lat, staff.last_lng, staff.last_coord_system = position
-    else:
-        staff.last_lat, staff.last_lng, staff.last_coord_system = (
-            checkpoint.lat,
-            checkpoint.lng,
-            checkpoint.coord_system,
-        )
-    staff.last_located_at = now
+    # Someone checking in is out on patrol: on duty, and where they said (or at the checkpoint).
+    where = Point(*position) if position is not None else Point(checkpoint.lat, checkpoint.lng, checkpoint.coord_system)
+    record_position(staff, where, on_duty=True, at=now)
     if earlier is not None:
         session.flush()
         return earlier

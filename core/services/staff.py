@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.errors import Forbidden, InvalidInput
@@ -76,9 +77,7 @@ class SignInRefused(Forbidden):
     code = "invalid_credentials"
 
 
-def sign_in(
-    session: Session, username: str, password: str, *, max_failures: int, lock_seconds: int
-) -> StaffUser:
+def sign_in(session: Session, username: str, password: str, *, max_failures: int, lock_seconds: int) -> StaffUser:
     """Check a sign-in, counting failures in a row: the `max_failures`-th locks the account.
 
     While locked even the right password is refused, so guessing gains nothing; a success resets
@@ -103,11 +102,31 @@ def sign_in(
 
 
 def can_see(staff: StaffUser, case: Case) -> bool:
-    """Whether `staff` works on `case`: within their part of the grid, or as its assignee."""
+    """Whether `staff` works on `case`: within their part of the grid, as its assignee or handler,
+    or as a department assisting on it (协办). Must agree with `visible_cases`."""
     if staff.role == Role.DISTRICT_CENTER:
         return True
+    if staff.role == Role.COMMITTEE:
+        return False
     if case.assignee_id == staff.id or case.handler_id == staff.id:
+        return True
+    if staff.unit_code and staff.unit_code in (case.assisting_units or []):
         return True
     if staff.grid is None:
         return False
     return staff.grid.contains(case.grid)
+
+
+def visible_cases(staff: StaffUser) -> ColumnElement[bool]:
+    """The SQL condition selecting the cases `staff` may see: `can_see` for a whole table."""
+    if staff.role == Role.DISTRICT_CENTER:
+        return true()
+    if staff.role == Role.COMMITTEE:
+        return false()
+    clauses: list[ColumnElement[bool]] = [Case.assignee_id == staff.id, Case.handler_id == staff.id]
+    if staff.unit_code:
+        # assisting_units is a JSON list of codes; its text holds each code in quotes.
+        clauses.append(cast(Case.assisting_units, String).contains(f'"{staff.unit_code}"', autoescape=True))
+    if staff.grid is not None:
+        clauses.append(Case.grid_id.in_(select(Grid.id).where(Grid.path.startswith(staff.grid.path, autoescape=True))))
+    return or_(*clauses)
