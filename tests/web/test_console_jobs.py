@@ -71,18 +71,20 @@ def test_a_failed_job_shows_its_error_and_a_retry_puts_it_back_on_its_queue(clie
 
 
 @real_redis
-def test_retry_all_puts_back_the_failed_jobs_of_every_queue(client, people, redis_client):
+def test_retry_all_puts_back_the_failed_jobs_of_every_queue(client, people, redis_client, monkeypatch):
+    monkeypatch.setattr("web.console.jobs.PER_QUEUE", 1)  # the list shows the newest of each queue
     ids = {fail(redis_client, "notify", "一号楼"): "notify", fail(redis_client, "media", "二号楼"): "media"}
+    ids[fail(redis_client, "notify", "三号楼")] = "notify"
     console_login(client, "center")
     html = client.get("/console/jobs").get_data(as_text=True)
-    assert "全部重试（2 个）" in html
-    assert html.index("二号楼") < html.index("一号楼")  # the newest failure first
+    assert "全部重试（3 个）" in html and "共 3 个，这里列出每个队列最新的 1 个" in html
+    assert "一号楼" not in html and html.index("三号楼") < html.index("二号楼")  # the newest failure first
     response = client.post("/console/jobs/retry", data={"csrf_token": csrf_token(client, "/console/jobs"), "all": "1"})
     assert response.status_code == 303
     for job_id, name in ids.items():
         queue = Queue(name, connection=redis_client)
         assert job_id in queue.job_ids and queue.failed_job_registry.count == 0
-    assert "已将 2 个失败任务重新排队" in client.get("/console/jobs").get_data(as_text=True)
+    assert "已将 3 个失败任务重新排队" in client.get("/console/jobs").get_data(as_text=True)
 
 
 def test_only_the_district_center_sees_the_jobs(client, people, redis_client):

@@ -67,12 +67,15 @@ def _failure(job: Job) -> tuple[datetime | None, str]:
     return job.ended_at, getattr(job, "_exc_info", None) or ""
 
 
-def failed_jobs(redis: Any) -> list[FailedJob]:
-    """The failed jobs of every queue, newest failure first (at most PER_QUEUE per queue)."""
+def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
+    """The failed jobs of every queue, newest failure first (at most PER_QUEUE per queue), and how many there are."""
     found = []
+    total = 0
     for name in QUEUES:
         registry = Queue(name, connection=redis).failed_job_registry
+        # Every job gets the same failure TTL, so the latest expiry is the latest failure.
         ids = registry.get_job_ids(0, PER_QUEUE - 1, desc=True)
+        total += registry.count
         for job in Job.fetch_many(ids, connection=redis):
             if job is None:  # expired between the two reads
                 continue
@@ -88,7 +91,7 @@ def failed_jobs(redis: Any) -> list[FailedJob]:
                 )
             )
     oldest = datetime.min.replace(tzinfo=app_context().settings.tz)
-    return sorted(found, key=lambda j: j.failed_at or oldest, reverse=True)
+    return sorted(found, key=lambda j: j.failed_at or oldest, reverse=True), total
 
 
 def _district_center_only() -> None:
@@ -103,13 +106,19 @@ def failed_page() -> Any:
     _district_center_only()
     context = app_context()
     if not context.settings.redis_url:
-        return render_template("console/jobs.html", embedded=True, jobs=[], unavailable=False)
+        return render_template("console/jobs.html", embedded=True, jobs=[], total=0, unavailable=False)
     try:
-        jobs = failed_jobs(context.redis)
+        jobs, total = failed_jobs(context.redis)
     except RedisError:
-        return render_template("console/jobs.html", embedded=False, jobs=[], unavailable=True), 503
+        return render_template("console/jobs.html", embedded=False, jobs=[], total=0, unavailable=True), 503
     return render_template(
-        "console/jobs.html", embedded=False, jobs=jobs, unavailable=False, tz=context.settings.tz, queues=QUEUES
+        "console/jobs.html",
+        embedded=False,
+        jobs=jobs,
+        total=total,
+        unavailable=False,
+        tz=context.settings.tz,
+        per_queue=PER_QUEUE,
     )
 
 
