@@ -112,4 +112,7 @@ def transition(
     if to_status == S.DISPATCHED and case.assignee_id is not None:
         # Dispatch, escalation, reassignment, rework or reopen: the assignee is told (worker.jobs.deadlines).
         outbox.add(session, outbox.CASE_ASSIGNED, {"event_id": event.id, "case_id": case.id})
+    if to_status == S.ACCEPTED:
+        # To the district's own platform (worker.jobs.platform), which does nothing without PLATFORM_URL.
+        outbox.add(session, outbox.CASE_PLATFORM_PUSH, {"event_id": event.id, "case_id": case.id})
     return event

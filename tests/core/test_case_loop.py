@@ -40,8 +40,10 @@ def test_every_move_of_the_table(session, settings, from_status, to_status, allo
         session.commit()
         assert case.status == to_status
         assert (event.from_status, event.to_status, event.note) == (from_status, to_status, "备注")
-        outbox = session.scalars(select(OutboxMessage)).all()
-        assert [(m.topic, m.payload["event_id"]) for m in outbox] == [("case.status_changed", event.id)]
+        outbox = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        # An accepted case is also pushed to the district's platform (a no-op without PLATFORM_URL).
+        pushed = [("case.platform_push", event.id)] if to_status == S.ACCEPTED else []
+        assert [(m.topic, m.payload["event_id"]) for m in outbox] == [("case.status_changed", event.id), *pushed]
     else:
         with pytest.raises(ForbiddenTransition) as raised:
             case_loop.transition(session, case, to_status, action="test")
