@@ -1,14 +1,16 @@
-"""`flask --app wsgi …` commands: db upgrade, staff create, demo."""
+"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from core.errors import GongzhiError
 from core.glossary import Role
 from core.migrations import upgrade_database
+from core.models import Grid
 from core.services.demo import load_demo
 from core.services.staff import create_staff
 from web import checkpoint_cli
@@ -17,6 +19,7 @@ from web.open311 import cli as open311_cli
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
 staff_cli = AppGroup("staff", help="工作人员账号。")
+grid_cli = AppGroup("grid", help="网格（区 → 街镇 → 居村 → 基础网格）。")
 
 
 @db_cli.command("upgrade")
@@ -56,6 +59,25 @@ def staff_create(
         click.echo(f"已创建 {staff.username}（{staff.role.label}）")
 
 
+@grid_cli.command("list")
+@click.option("--under", "under", help="只列出此网格及其下级（网格代码）")
+def grid_list(under: str | None) -> None:
+    """Print one grid a line: code, level, name, parent code (tab-separated), in tree order."""
+    session = app_context().database.session()
+    try:
+        query = select(Grid).order_by(Grid.path)
+        if under:
+            top = session.scalar(select(Grid).where(Grid.code == under))
+            if top is None:
+                raise click.ClickException(f"网格 {under} 不存在")
+            query = query.where(Grid.path.startswith(top.path, autoescape=True))
+        for grid in session.scalars(query):
+            parent = grid.path.rstrip("/").split("/")[-2] if grid.path.count("/") > 2 else ""
+            click.echo(f"{grid.code}\t{grid.level.label}\t{grid.name}\t{parent}")
+    finally:
+        session.close()
+
+
 @click.command("demo")
 @click.option("--force", is_flag=True, help="也在生产环境加载（演示账号的密码是公开的）")
 def demo(force: bool) -> None:
@@ -72,6 +94,7 @@ def demo(force: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(grid_cli)
     app.cli.add_command(demo)
     checkpoint_cli.init_app(app)
     open311_cli.init_app(app)

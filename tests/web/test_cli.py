@@ -81,6 +81,17 @@ def test_upgrade_demo_and_staff_on_a_fresh_sqlite_file(tmp_path):
     )
     assert bad_grid.returncode != 0 and "NOPE" in bad_grid.stderr
 
+    listed = flask("grid", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    codes = [line[0] for line in lines]
+    assert "340111001001001" in codes and len(codes) == len(set(codes))
+    district = lines[0]
+    assert district[1] == "区" and district[3] == ""  # tree order: the district first, without a parent
+    street = flask("grid", "list", "--under", lines[1][0], env=env).stdout.splitlines()
+    assert street and all(line.split("\t")[0] in codes for line in street) and len(street) < len(codes)
+    assert flask("grid", "list", "--under", "NOPE", env=env).returncode != 0
+
 
 def test_production_start_up_names_the_missing_settings(tmp_path):
     env = {"APP_ENV": "production", "SECRET_KEY": "x" * 32}
