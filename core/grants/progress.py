@@ -87,7 +87,12 @@ def sweep(session: Session, today: date, now: datetime | None = None) -> SweepRe
     result = SweepResult()
     open_reports = session.execute(
         select(
-            GrantReport.id, GrantReport.due_on, GrantReport.reminded_at, GrantReport.late_at, GrantReport.application_id
+            GrantReport.id,
+            GrantReport.sequence,
+            GrantReport.due_on,
+            GrantReport.reminded_at,
+            GrantReport.late_at,
+            GrantReport.application_id,
         )
         .join(GrantApplication, GrantApplication.id == GrantReport.application_id)
         .where(GrantReport.submitted_at.is_(None), GrantApplication.status.in_(ACTIVE))
@@ -103,6 +108,20 @@ def sweep(session: Session, today: date, now: datetime | None = None) -> SweepRe
             and row.reminded_at is None
             and _stamp(session, row.id, "reminded_at", now)
         ):
-            outbox.add(session, outbox.GRANT_REPORT_DUE, payload)
+            # The reminder is an entry on the application's timeline, told to the applicant through
+            # the same path as its moves (worker/jobs/grants.py), so it is recorded as a Notification.
+            application = session.get(GrantApplication, row.application_id)
+            assert application is not None
+            event = GrantEvent(
+                application_id=application.id,
+                action="remind",
+                from_status=application.status,
+                to_status=application.status,
+                note=f"请于 {row.due_on:%Y-%m-%d} 前提交第 {row.sequence} 次进度报告",
+                created_at=now,
+            )
+            session.add(event)
+            session.flush()
+            outbox.add(session, outbox.GRANT_REPORT_DUE, {**payload, "grant_event_id": event.id})
             result.reminded.append(row.id)
     return result

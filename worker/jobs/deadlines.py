@@ -29,6 +29,7 @@ from core.models.base import utcnow
 from core.services.deadlines import sweep
 from core.settings import Settings
 from worker import runtime
+from worker.jobs.grants import sweep_reports
 from worker.jobs.notify import UNDELIVERABLE
 from wxclient.official import WeChatTransportError
 
@@ -142,4 +143,6 @@ def schedule_forever(settings: Settings) -> None:
     scheduler = CronScheduler(connection=redis_for(settings), name=f"deadline-cron:{os.getpid()}")
     # A copy not run within its interval is dropped (ttl): a stopped worker leaves no backlog of sweeps.
     scheduler.register(sweep_deadlines, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
+    # Micro-grant progress reports: reminders and lateness, stamped once each, so a frequent sweep is harmless.
+    scheduler.register(sweep_reports, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
     scheduler.start()
