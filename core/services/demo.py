@@ -13,6 +13,7 @@ from core.glossary import CoordSystem, GridLevel, Role
 from core.models import Checkpoint, Grid, StaffUser
 from core.services.catalogue import load_catalogue
 from core.services.checkpoint_admin import checkpoint_code
+from core.services.demo_grants import load_grant_demo
 from core.services.staff import create_staff
 from core.settings import Settings
 
@@ -99,6 +100,7 @@ def load_demo(session: Session, settings: Settings) -> DemoSummary:
     add.staff("demo-committee", "评审委员（示范）", Role.COMMITTEE, None)
     add.summary.categories_added, add.summary.categories_updated = load_catalogue(session, settings.catalogue_file)
     session.flush()
+    load_grant_demo(session, DEMO_PASSWORD)
     return add.summary
 
 

@@ -1,4 +1,4 @@
-"""Micro-grants in the mini-program API: rounds, drafting with budgets and caps, submit/edit/withdraw, support, reports."""
+"""Micro-grants in the mini-program API: rounds, drafts with budgets and caps, submit, edit, support, reports."""
 
 from __future__ import annotations
 
