@@ -26,6 +26,7 @@ def create_app(context: AppContext) -> Flask:
     app.extensions[EXTENSION] = context
 
     from web import api, cli, console, csrf, errors, home, media, patrol_api, scan, staff_api, staff_pages, track
+    from web.grants_pages import blueprint as grants_pages_blueprint
     from web.open311 import views as open311_views
     from web.platform_api import blueprint as platform_api_blueprint
 
@@ -40,6 +41,7 @@ def create_app(context: AppContext) -> Flask:
     app.register_blueprint(staff_pages.blueprint)
     console.init_app(app)
     app.register_blueprint(media.blueprint)
+    app.register_blueprint(grants_pages_blueprint)
     api.init_app(app)
     app.register_blueprint(open311_views.blueprint)
     app.register_blueprint(platform_api_blueprint)

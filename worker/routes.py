@@ -21,6 +21,9 @@ ROUTES: dict[str, Route] = {
     outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.tell_assigned"),
     outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.tell_deadline_warning"),
     outbox.CASE_OVERDUE: Route("notify", "worker.jobs.deadlines.tell_overdue"),
+    outbox.GRANT_STATUS_CHANGED: Route("notify", "worker.jobs.grants.notify_grant_event"),
+    outbox.GRANT_REPORT_DUE: Route("notify", "worker.jobs.grants.notify_grant_event"),
+    outbox.GRANT_REPORT_LATE: Route("notify", "worker.jobs.grants.tell_report_late"),
     outbox.CASE_PLATFORM_PUSH: Route("default", "worker.jobs.platform.push_case"),
 }
 
