@@ -73,7 +73,7 @@ def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
     total = 0
     for name in QUEUES:
         registry = Queue(name, connection=redis).failed_job_registry
-        # Every job gets the same failure TTL, so the latest expiry is the latest failure.
+        # Every job gets the same failure TTL, so the latest expiry is the latest failure (to the second).
         ids = registry.get_job_ids(0, PER_QUEUE - 1, desc=True)
         total += registry.count
         for job in Job.fetch_many(ids, connection=redis):
