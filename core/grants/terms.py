@@ -27,6 +27,11 @@ class GrantStatus(StrEnum):
         """What the applying volunteer or group sees."""
         return _APPLICANT_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """At most 5 characters, for the `phrase` field of a mini-program subscribe message."""
+        return _SHORT_LABELS[self]
+
 
 _STAFF_LABELS = {
     GrantStatus.DRAFT: "草稿",
@@ -49,6 +54,18 @@ _APPLICANT_LABELS = {
     GrantStatus.APPROVED: "已获资助",
     GrantStatus.DECLINED: "未获资助",
     GrantStatus.IN_PROGRESS: "项目实施中",
+    GrantStatus.COMPLETED: "已结项",
+    GrantStatus.WITHDRAWN: "已撤回",
+}
+_SHORT_LABELS = {
+    GrantStatus.DRAFT: "草稿",
+    GrantStatus.SUBMITTED: "已提交",
+    GrantStatus.IN_REVIEW: "评审中",
+    GrantStatus.INFO_REQUESTED: "待补充",
+    GrantStatus.RESUBMITTED: "已补充",
+    GrantStatus.APPROVED: "已获资助",
+    GrantStatus.DECLINED: "未获资助",
+    GrantStatus.IN_PROGRESS: "实施中",
     GrantStatus.COMPLETED: "已结项",
     GrantStatus.WITHDRAWN: "已撤回",
 }

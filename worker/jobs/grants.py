@@ -52,9 +52,10 @@ def _when(event: GrantEvent, settings: Settings) -> str:
 def _data(channel: str, application: GrantApplication, event: GrantEvent, settings: Settings) -> dict[str, Any]:
     label = "报告提醒" if event.action == "remind" else event.to_status.applicant_label
     if channel == CHANNEL_MINI:  # WeChat caps `phrase` at 5 characters and `thing` at 20
+        phrase = "报告提醒" if event.action == "remind" else event.to_status.short_label
         return {
             "character_string1": {"value": f"WG{application.id:06d}"},
-            "phrase2": {"value": label[:5]},
+            "phrase2": {"value": phrase},
             "time3": {"value": _when(event, settings)},
             "thing4": {"value": (event.note or application.title)[:20]},
         }
