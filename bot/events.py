@@ -67,7 +67,13 @@ def on_unsubscribe(turn: Turn, message: Any) -> None:
 
 def on_location(turn: Turn, message: Any) -> None:
     resident = turn.resident
-    resident.last_lat, resident.last_lng = float(message.latitude), float(message.longitude)
+    try:
+        lat, lng = float(message.latitude), float(message.longitude)
+    except (TypeError, ValueError):
+        return None  # not a position: nothing to keep
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None  # math.nan fails these comparisons too
+    resident.last_lat, resident.last_lng = lat, lng
     resident.last_coord_system = CoordSystem.GCJ02
     resident.last_located_at = utcnow()
     staff = patrol.staff_for_openid(turn.session, resident.openid)

@@ -14,6 +14,7 @@ from wechatpy.utils import check_signature
 
 from core.settings import Settings
 
+MAX_OPENID = 64
 MAX_BODY = 1024 * 1024
 
 
@@ -75,6 +76,9 @@ def read_message(settings: Settings, args: Mapping[str, str], body: bytes) -> Ba
         raise Refused(413, "body too large")
     if is_safe_mode(args):
         body = _decrypt(settings, args, body)
+    if b"<!doctype" in body[:4096].lower():
+        # WeChat never sends a DTD; one without entities parses, but nothing good comes of accepting it.
+        raise Refused(400, "document type declarations are not accepted")
     try:
         message = parse_message(body)
     except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -82,6 +86,10 @@ def read_message(settings: Settings, args: Mapping[str, str], body: bytes) -> Ba
         raise Refused(400, f"malformed message: {type(exc).__name__}") from None
     if message is None:
         raise Refused(400, "empty message")
+    sender = getattr(message, "source", None)
+    if not isinstance(sender, str) or not 0 < len(sender) <= MAX_OPENID:
+        # An openid is 28 characters; anything without one, or far longer, did not come from WeChat.
+        raise Refused(400, "missing or impossible sender")
     return message
 
 
