@@ -130,3 +130,33 @@ def test_a_committee_member_sees_only_their_rounds_and_may_declare_a_conflict(cl
     client.post(f"{base}/conflict", data={"csrf_token": csrf_token(client, base), "reason": "亲属在团队中"})
     assert "您已回避此申请：本人申报利益冲突：亲属在团队中" in client.get(base).get_data(as_text=True)
     assert client.post(f"{base}/score", data={"csrf_token": "forged"}).status_code == 400
+
+
+def test_staff_type_in_an_application_brought_on_paper(client, db):
+    with db.session() as s:
+        factories.staff(s, "fx-center", Role.DISTRICT_CENTER)
+        round_id = gh.open_round(s).id
+        s.commit()
+    console_login(client, "fx-center")
+    path = f"/console/grants/{round_id}/applications"
+    answer = _post(
+        client,
+        path,
+        title="长者助餐",
+        category="志愿服务",
+        group_name="银龄队",
+        team="王阿姨:队长:13900000000\n李叔:厨师",
+        budget_lines="食材:100:12.5\n餐具:10:30",
+        submit="1",
+    )
+    assert answer.status_code == 303
+    with db.session() as s:
+        application = s.scalar(select(GrantApplication))
+        assert (application.status, application.requested_fen, application.applicant_id) == (
+            GrantStatus.SUBMITTED,
+            155_000,
+            None,
+        )
+        assert application.team[0] == {"name": "王阿姨", "role": "队长", "phone": "13900000000"}
+    bad = _post(client, path, title="坏", category="志愿服务", budget_lines="食材:很多:1")
+    assert "预算第 1 行" in _flash(client, bad.headers["Location"])

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from core.errors import InvalidInput
+from core.grants.applications import ApplicationInput
 from core.grants.rounds import RoundInput
 from core.grants.terms import DEFAULT_CATEGORIES
 
@@ -88,3 +89,30 @@ def scores(form: dict[str, str], rubric: list[dict[str, object]]) -> dict[str, i
         else:
             raise InvalidInput(f"请为「{criterion['name']}」评分")
     return found
+
+
+def application_input(form: dict[str, str]) -> ApplicationInput:
+    """An application typed in by staff: team lines 「姓名:分工[:电话]」, budget lines 「名目:数量:单价（元）」."""
+    team = []
+    for parts in _lines(form.get("team", "")):
+        person = {"name": parts[0], "role": parts[1] if len(parts) > 1 else ""}
+        if len(parts) > 2 and parts[2]:
+            person["phone"] = parts[2]
+        team.append(person)
+    lines = []
+    for number, parts in enumerate(_lines(form.get("budget_lines", "")), start=1):
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise InvalidInput(f"预算第 {number} 行应为 名目:数量:单价（元）")
+        lines.append(
+            {"item": parts[0], "quantity": int(parts[1]), "unit_price_fen": fen(parts[2], f"预算第 {number} 行单价")}
+        )
+    return ApplicationInput(
+        title=form.get("title", ""),
+        category=form.get("category", ""),
+        summary=form.get("summary", ""),
+        beneficiaries=form.get("beneficiaries", ""),
+        schedule=form.get("schedule", ""),
+        group_name=form.get("group_name", ""),
+        team=team,
+        budget_lines=lines,
+    )

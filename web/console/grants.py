@@ -137,6 +137,24 @@ def seat_member(round_id: int) -> Any:
     return _act("已加入评审委员会", url_for("console_grants.round_page", round_id=round_id), work)
 
 
+@blueprint.post("/grants/<int:round_id>/applications")
+@page_staff_required
+def enter_application(round_id: int) -> Any:
+    """Staff type in an application brought on paper (no WeChat applicant, so nobody is messaged)."""
+    _require_manager()
+
+    def work(session: Any) -> None:
+        staff = session.get(StaffUser, g.staff.id)
+        grant_round = grant_rounds.round_or_404(session, round_id)
+        application = applications.draft(
+            session, grant_round, grant_forms.application_input(request.form.to_dict()), staff=staff
+        )
+        if request.form.get("submit"):
+            applications.submit(session, application, staff=staff)
+
+    return _act("已录入申请", url_for("console_grants.round_page", round_id=round_id), work)
+
+
 @blueprint.post("/grants/<int:round_id>/publish")
 @page_staff_required
 def publish(round_id: int) -> Any:
