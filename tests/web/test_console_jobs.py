@@ -107,3 +107,18 @@ def test_without_redis_the_page_says_jobs_run_in_the_app(make_app, settings):
     console_login(client, "center")
     page = client.get("/console/jobs")
     assert page.status_code == 200 and "内置模式" in page.get_data(as_text=True)
+
+
+def test_with_redis_down_the_page_says_so_instead_of_failing(make_app, settings):
+    app = make_app(settings.replace(redis_url="redis://127.0.0.1:1/0"))  # nothing listens on port 1
+    with app.extensions["gongzhi"].database.session() as s:
+        factories.staff(s, "center", Role.DISTRICT_CENTER)
+        s.commit()
+    client = app.test_client()
+    console_login(client, "center")
+    page = client.get("/console/jobs")
+    assert page.status_code == 503 and "暂时无法连接任务队列" in page.get_data(as_text=True)
+    token = csrf_token(client, "/console/login")
+    retried = client.post("/console/jobs/retry", data={"csrf_token": token, "all": "1"})
+    assert retried.status_code == 303
+    assert "暂时无法连接任务队列（Redis），请稍后再试" in client.get("/console/jobs").get_data(as_text=True)
