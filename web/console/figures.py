@@ -27,10 +27,9 @@ from web.context import app_context, db_session
 blueprint = Blueprint("console_figures", __name__, url_prefix="/console")
 NAV = ("console_figures.figures", "统计")
 
-# The table's columns by position in the figures service's CSV rows (which this page shows as is).
-_SOURCES = range(3, 3 + len(CaseSource))
-MAIN_COLUMNS = [1, 2, *range(3 + len(CaseSource), 3 + len(CaseSource) + 6 + len(Tier))]
-SOURCE_COLUMNS = [1, 2, *_SOURCES]
+# The page shows the figures service's CSV rows as two tables, picked by column name: the rates,
+# medians and tier shares, and the counts by source. The CSV download has every column.
+CODE, ALWAYS, SOURCE_PREFIX = "区域编码", ("区域名称", "案件数"), "来源："
 RATES = (
     ("on_time_rate", "按期处置率"),
     ("resolution_rate", "问题解决率"),
@@ -84,10 +83,18 @@ def _charts(total: Figures, children: list[tuple[str, str, Figures]]) -> list[tu
     return made
 
 
-def _columns(table: list[list[str]], columns: list[int]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """The header and the rows of `table` cut to `columns`, each row with its area code (for links)."""
+def _columns(table: list[list[str]], *, sources: bool) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The header and rows of `table` with the name, the count and either the sources or the rest.
+
+    Each row comes with its area code, for links.
+    """
     header, rows = table[0], table[1:]
-    return [header[i] for i in columns], [(row[0], [row[i] for i in columns]) for row in rows]
+    keep = [
+        i
+        for i, name in enumerate(header)
+        if name in ALWAYS or (name != CODE and name.startswith(SOURCE_PREFIX) == sources)
+    ]
+    return [header[i] for i in keep], [(row[0], [row[i] for i in keep]) for row in rows]
 
 
 def _quick_links(area: Area, today: Any) -> list[tuple[str, str]]:
@@ -118,8 +125,8 @@ def figures_page() -> Any:
         options=area_options(session, g.staff),
         quick_links=_quick_links(area, today),
         key_figures=key_figures(total),
-        main_table=_columns(table, MAIN_COLUMNS),
-        source_table=_columns(table, SOURCE_COLUMNS),
+        main_table=_columns(table, sources=False),
+        source_table=_columns(table, sources=True),
         has_children=bool(children),
         charts=_charts(total, children),
         csv_url=url_for(".figures", format="csv", **({"area": area.code} if area.code else {}), **period.query()),
