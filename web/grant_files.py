@@ -1,4 +1,4 @@
-"""Photos of grant applications and reports: cleaned on upload (no EXIF), kept under MEDIA_DIR, served signed."""
+"""Grant photos (cleaned on upload, no EXIF) and PDF attachments: kept under MEDIA_DIR, served signed."""
 
 from __future__ import annotations
 
@@ -63,12 +63,50 @@ def save_photos(
     return rows
 
 
+def save_attachments(
+    session: Session, settings: Settings, application_id: int, files: Iterable[FileStorage]
+) -> list[GrantFile]:
+    """Keep PDF attachments (plans, quotes) as they came; all or nothing on disk.
+
+    Only PDF is taken: it is what plans and quotations are sent as, and a browser shows it without
+    running anything of ours. Attachments are never on the public page.
+    """
+    written: list[str] = []
+    rows: list[GrantFile] = []
+    try:
+        for number, upload in enumerate(files, start=1):
+            data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise UploadRejected(f"第 {number} 个附件：超过 10 MB")
+            if not data.startswith(b"%PDF-"):
+                raise UploadRejected(f"第 {number} 个附件：只接受 PDF 文件")
+            path = store.save(settings.media_dir, f"grants/{application_id}/{uuid.uuid4().hex}.pdf", data)
+            written.append(path)
+            name = Path(upload.filename or f"附件{number}.pdf").name[:128]
+            rows.append(
+                GrantFile(
+                    application_id=application_id,
+                    kind="attachment",
+                    path=path,
+                    name=name,
+                    content_type="application/pdf",
+                )
+            )
+    except BaseException:
+        for path in written:
+            Path(settings.media_dir, path).unlink(missing_ok=True)
+        raise
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
 
 
 def file_url(settings: Settings, file: GrantFile) -> str:
-    """A signed URL of the photo, valid for a few hours (public pages and the applicant)."""
+    """A signed URL of the photo or attachment, valid for a few hours (public pages, the applicant, the console)."""
     return f"{settings.public_base_url.rstrip('/')}/grants/files/{_serializer(settings).dumps(file.id)}"
 
 

@@ -36,7 +36,11 @@ def _project(session: Any, application: GrantApplication) -> dict[str, Any]:
     settings = app_context().settings
     balances = money.balances(session, application)
     reports = [r for r in progress.reports(session, application.id) if r.submitted_at is not None]
-    photos = session.scalars(select(GrantFile).where(GrantFile.application_id == application.id).order_by(GrantFile.id))
+    photos = session.scalars(
+        select(GrantFile)
+        .where(GrantFile.application_id == application.id, GrantFile.kind == "photo")
+        .order_by(GrantFile.id)
+    )
     by_report: dict[int | None, list[str]] = {}
     for file in photos:
         by_report.setdefault(file.report_id, []).append(grant_files.file_url(settings, file))
@@ -88,12 +92,17 @@ def one_round(round_id: int) -> Any:
 
 @blueprint.get("/grants/files/<token>")
 def photo(token: str) -> Any:
-    """A grant photo by signed token: of a published grant, or an applicant's own (signed for them)."""
+    """A grant photo or attachment by signed token (URLs are signed only for those who may see the file)."""
     settings = app_context().settings
     file_id = grant_files.file_id_of(settings, token) if len(token) <= 512 else None
     file = db_session().get(GrantFile, file_id) if file_id else None
-    if file is None or file.kind != "photo":
+    if file is None:
         abort(404)
-    response = send_from_directory(settings.media_dir, file.path, mimetype="image/jpeg", max_age=3600)
+    if file.kind == "photo":
+        response = send_from_directory(settings.media_dir, file.path, mimetype="image/jpeg", max_age=3600)
+    else:  # a PDF: downloaded, never shown inline under our origin
+        response = send_from_directory(
+            settings.media_dir, file.path, mimetype=file.content_type, as_attachment=True, download_name=file.name
+        )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

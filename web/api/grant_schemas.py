@@ -61,6 +61,15 @@ class FilesSchema(f.ApiSchema):
     )
 
 
+class AttachmentsSchema(f.ApiSchema):
+    files = f.List(
+        f.Upload(),
+        required=True,
+        validate=f.validate.Length(min=1, max=5, error="请上传 1 至 5 个附件"),
+        metadata={"description": "PDF 附件 1–5 个，每个不超过 10 MB（计划书、报价单等；不公开）"},
+    )
+
+
 class ProgressReportSchema(f.ApiSchema):
     text = f.String(required=True, validate=f.length(1, 4000), metadata={"description": "进度情况"})
     photos = f.List(
@@ -130,6 +139,11 @@ class ReportDueSchema(ma.Schema):
     submitted_at = ma.fields.String(allow_none=True, required=True)
 
 
+class AttachmentSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    url = ma.fields.String(required=True)
+
+
 class ApplicationSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     round_id = ma.fields.Integer(required=True)
@@ -147,6 +161,7 @@ class ApplicationSchema(ma.Schema):
     status_label = ma.fields.String(required=True)
     editable = ma.fields.Boolean(required=True)
     photos = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "照片网址"})
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     timeline = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
     reports = ma.fields.List(ma.fields.Nested(ReportDueSchema), required=True)
 

@@ -18,6 +18,7 @@ from web.api.grant_schemas import (
     ApplicationContentSchema,
     ApplicationListSchema,
     ApplicationSchema,
+    AttachmentsSchema,
     FilesSchema,
     NewApplicationSchema,
     ProgressReportSchema,
@@ -81,8 +82,12 @@ def _detail(session: Any, application: GrantApplication) -> dict[str, Any]:
     events = session.scalars(
         select(GrantEvent).where(GrantEvent.application_id == application.id).order_by(GrantEvent.id)
     )
-    files = session.scalars(
-        select(GrantFile).where(GrantFile.application_id == application.id, GrantFile.report_id.is_(None))
+    files = list(
+        session.scalars(
+            select(GrantFile)
+            .where(GrantFile.application_id == application.id, GrantFile.report_id.is_(None))
+            .order_by(GrantFile.id)
+        )
     )
     return {
         "id": application.id,
@@ -100,7 +105,10 @@ def _detail(session: Any, application: GrantApplication) -> dict[str, Any]:
         "status": application.status.value,
         "status_label": application.status.applicant_label,
         "editable": application.status in loop.EDITABLE,
-        "photos": [grant_files.file_url(settings, file) for file in files],
+        "photos": [grant_files.file_url(settings, file) for file in files if file.kind == "photo"],
+        "attachments": [
+            {"name": file.name, "url": grant_files.file_url(settings, file)} for file in files if file.kind != "photo"
+        ],
         "timeline": [
             {
                 "status": e.to_status.value,
@@ -304,6 +312,27 @@ def add_photos(form: dict[str, Any], application_id: str) -> Any:
             grant_files.save_photos(uow.session, context.settings, application.id, form["photos"])
         except UploadRejected as exc:
             return validation_error({"photos": str(exc)})
+        uow.commit()
+        return _detail(uow.session, application)
+
+
+@blueprint.route("/grants/applications/<application_id>/attachments", methods=["POST"])
+@blueprint.resident_only
+@blueprint.arguments(AttachmentsSchema, location="multipart")
+@blueprint.response(200, ApplicationSchema)
+@blueprint.errors(403, 404)
+def add_attachments(form: dict[str, Any], application_id: str) -> Any:
+    """为申请添加 PDF 附件（multipart/form-data，files 1–5 个，如计划书、报价单）：仅在可修改时，不公开。"""
+    application_id = _number(application_id)  # type: ignore[assignment]
+    context = app_context()
+    with context.uow() as uow:
+        application = apps.own_application(uow.session, current_resident(uow.session), application_id)
+        if application.status not in loop.EDITABLE:
+            raise Forbidden(f"当前状态「{application.status.applicant_label}」下不能修改申请")
+        try:
+            grant_files.save_attachments(uow.session, context.settings, application.id, form["files"])
+        except UploadRejected as exc:
+            return validation_error({"files": str(exc)})
         uow.commit()
         return _detail(uow.session, application)
 

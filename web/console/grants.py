@@ -13,7 +13,8 @@ from core.glossary import Role
 from core.grants import applications, committee, decisions, loop, money, progress
 from core.grants import rounds as grant_rounds
 from core.grants.terms import Decision, MemberKind
-from core.models import GrantApplication, GrantEvent, GrantMember, GrantRound, StaffUser
+from core.models import GrantApplication, GrantEvent, GrantFile, GrantMember, GrantRound, StaffUser
+from web import grant_files
 from web.auth import page_staff_required
 from web.console import grant_forms
 from web.context import app_context, db_session
@@ -184,8 +185,11 @@ def application_page(application_id: int) -> Any:
         select(GrantEvent).where(GrantEvent.application_id == application.id).order_by(GrantEvent.id)
     )
     eligible, scored, average = committee.tally(session, application)
+    settings = app_context().settings
+    files = session.scalars(select(GrantFile).where(GrantFile.application_id == application.id).order_by(GrantFile.id))
     return render_template(
         "console/grants/application.html",
+        files=[(file, grant_files.file_url(settings, file)) for file in files],
         a=application,
         seat=seat,
         board=committee.board(session, seat, application) if seat else None,

@@ -181,3 +181,29 @@ def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
     assert client.get(filed.get_json()["photos"][0].replace(api_settings.public_base_url, "")).status_code == 200
     assert client.get("/grants/files/forged").status_code == 404
     assert GrantStatus.APPROVED.value == filed.get_json()["status"]
+
+
+def test_pdf_attachments_are_kept_for_the_applicant_and_never_public(
+    client, db, api_settings, grant_round, resident_headers
+):
+    draft = client.post("/api/v1/grants/applications", json=body(grant_round), headers=resident_headers).get_json()
+    url = f"/api/v1/grants/applications/{draft['id']}/attachments"
+    pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+    answer = client.post(
+        url,
+        data={"files": [(io.BytesIO(pdf), "报价单.pdf")]},
+        headers=resident_headers,
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200, answer.get_json()
+    [attachment] = answer.get_json()["attachments"]
+    assert attachment["name"] == "报价单.pdf" and answer.get_json()["photos"] == []
+    served = client.get(attachment["url"].replace(api_settings.public_base_url, ""))
+    assert served.status_code == 200 and served.data == pdf and "attachment" in served.headers["Content-Disposition"]
+    bad = client.post(
+        url,
+        data={"files": [(io.BytesIO(b"MZ\x90\x00"), "a.pdf")]},
+        headers=resident_headers,
+        content_type="multipart/form-data",
+    )
+    assert "只接受 PDF" in assert_error(bad, 400, "invalid")["fields"]["files"][0]
