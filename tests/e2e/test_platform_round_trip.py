@@ -13,13 +13,17 @@ import sys
 import time
 
 import pytest
+import redis
+from rq import Queue
+from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
-from core.glossary import CaseStatus
+from core.glossary import CaseStatus, Role
 from core.models import Case, PlatformPush
 from core.settings import PROJECT_ROOT
-from tests import images
+from tests import factories, images
 from tests.browser import LiveServer
+from tests.console import console_login, csrf_token, table_rows
 from tests.e2e.conftest import needs_real_services
 from tests.fakes.platform_server import PlatformRemote
 from tests.processes import _accepts, free_port, settings_env, wait_until
@@ -100,7 +104,7 @@ def test_a_case_goes_to_the_platform_and_its_moves_come_back_to_the_resident(
 
     # The platform is down: nothing listens on its port, and the worker records the failed try.
     down = wait_until(
-        lambda: (p := the_push(database)) is not None and p.attempts >= 1 and p, timeout=30, what="a first try"
+        lambda: (p := the_push(database)) is not None and p.last_error and p, timeout=30, what="a failed first try"
     )
     assert down.status == "pending" and "无法连接对接平台" in down.last_error
 
@@ -155,3 +159,46 @@ def test_a_case_goes_to_the_platform_and_its_moves_come_back_to_the_resident(
     # One message per move (the notify jobs may finish in either order).
     assert sorted(label for text in messages for label in labels if f"状态：{label}" in text) == sorted(labels)
     assert len(messages) == len(labels) and all(number in text for text in messages)
+
+
+def test_a_push_that_never_gets_through_is_failed_visibly_and_retried_from_the_console(
+    make_app, settings, start_worker, start_platform
+):
+    settings = settings.replace(job_retry_intervals=(1, 1))
+    app = make_app(settings)
+    client = app.test_client()
+    database = app.extensions["gongzhi"].database
+    with database.session() as s:
+        number = factories.case(s, settings, reporter=factories.resident(s)).number
+        factories.staff(s, "center", Role.DISTRICT_CENTER)
+        s.commit()
+    start_worker(settings)
+    token = client.post("/api/v1/staff/token", json={"username": "center", "password": factories.PASSWORD})
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    accepted = client.post(f"/api/v1/staff/cases/{number}/actions", json={"action": "accept"}, headers=headers)
+    assert accepted.status_code == 200, accepted.get_json()
+
+    failed = wait_until(
+        lambda: (p := the_push(database)) is not None and p.status == "failed" and p,
+        timeout=30,
+        what="the push to fail",
+    )
+    assert failed.attempts == 3 and "无法连接对接平台" in failed.last_error  # 1 + len(JOB_RETRY_INTERVALS) tries
+    registry = FailedJobRegistry(queue=Queue("default", connection=redis.Redis.from_url(settings.redis_url)))
+    wait_until(registry.get_job_ids, timeout=10, what="the job in rq's failed registry")
+
+    console_login(client, "center")
+    page = client.get("/console/platform").get_data(as_text=True)
+    [row] = table_rows(page, "pushes")[1:]
+    assert row[:3] == [number, "失败", "3 次"] and "无法连接对接平台" in row[3]
+
+    platform = start_platform("http://127.0.0.1:9")
+    retried = client.post(
+        f"/console/platform/pushes/{failed.id}/retry", data={"csrf_token": csrf_token(client, "/console/platform")}
+    )
+    assert retried.status_code == 303
+    sent = wait_until(
+        lambda: (p := the_push(database)) is not None and p.status == "sent" and p, timeout=30, what="the retried push"
+    )
+    assert sent.attempts == 4 and list(platform.state()["cases"]) == [f"{number}:accepted"]
+    assert "没有失败或等待中的推送" in client.get("/console/platform").get_data(as_text=True)
