@@ -145,8 +145,8 @@ def rounds() -> Any:
 @blueprint.errors(404)
 def one_round(round_id: str) -> Any:
     """一期微公益项目。"""
-    round_id = _number(round_id)  # type: ignore[assignment]
-    grant_round = db_session().get(GrantRound, round_id)
+    number = _number(round_id)
+    grant_round = db_session().get(GrantRound, number)
     if grant_round is None:
         raise NotFound("该期项目不存在")
     return _round(grant_round)
@@ -158,14 +158,14 @@ def one_round(round_id: str) -> Any:
 @blueprint.errors(404)
 def public_list(round_id: str) -> Any:
     """本期已提交的申请（公示，不含任何个人信息）与居民支持数；网页版见 /grants/<id>。"""
-    round_id = _number(round_id)  # type: ignore[assignment]
+    number = _number(round_id)
     session = db_session()
-    if session.get(GrantRound, round_id) is None:
+    if session.get(GrantRound, number) is None:
         raise NotFound("该期项目不存在")
     shown = loop.UNDER_REVIEW | loop.FUNDED | {loop.S.DECLINED}
     found = session.scalars(
         select(GrantApplication)
-        .where(GrantApplication.round_id == round_id, GrantApplication.status.in_(shown))
+        .where(GrantApplication.round_id == number, GrantApplication.status.in_(shown))
         .order_by(GrantApplication.id)
     )
     return {
@@ -193,14 +193,14 @@ def public_list(round_id: str) -> Any:
 @blueprint.errors(400, 404)
 def support(application_id: str) -> Any:
     """支持一项公示中的申请：每位居民每项一次，重复支持不再计数。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     with app_context().uow() as uow:
-        application = uow.session.get(GrantApplication, application_id)
+        application = uow.session.get(GrantApplication, number)
         if application is None or application.status == loop.S.DRAFT:
             raise NotFound("申请不存在")
         new = committee.support(uow.session, current_resident(uow.session), application)
         uow.commit()
-        return {"supports": committee.supports(uow.session, application_id), "new": new}
+        return {"supports": committee.supports(uow.session, number), "new": new}
 
 
 @blueprint.route("/grants/applications", methods=["POST"])
@@ -241,9 +241,9 @@ def mine() -> Any:
 @blueprint.errors(404)
 def show(application_id: str) -> Any:
     """我的一份申请：状态、进度、应交的报告。他人的申请 404。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     session = db_session()
-    return _detail(session, apps.own_application(session, current_resident(), application_id))
+    return _detail(session, apps.own_application(session, current_resident(), number))
 
 
 @blueprint.route("/grants/applications/<application_id>", methods=["PUT"])
@@ -253,10 +253,10 @@ def show(application_id: str) -> Any:
 @blueprint.errors(403, 404)
 def edit(body: dict[str, Any], application_id: str) -> Any:
     """修改申请：仅草稿，或评审委员会要求补充材料时。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     with app_context().uow() as uow:
         resident = current_resident(uow.session)
-        application = apps.own_application(uow.session, resident, application_id)
+        application = apps.own_application(uow.session, resident, number)
         apps.edit(uow.session, application, _input(body, resident))
         uow.commit()
         return _detail(uow.session, application)
@@ -280,8 +280,8 @@ def _move(application_id: int, action: str, note: str = "") -> Any:
 @blueprint.errors(404, 409)
 def submit(application_id: str) -> Any:
     """提交草稿（须在申报时间内），或补充材料后重新提交。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
-    return _move(application_id, "submit")
+    number = _number(application_id)
+    return _move(number, "submit")
 
 
 @blueprint.route("/grants/applications/<application_id>/withdraw", methods=["POST"])
@@ -291,8 +291,8 @@ def submit(application_id: str) -> Any:
 @blueprint.errors(404, 409)
 def withdraw(body: dict[str, Any], application_id: str) -> Any:
     """撤回申请：立项之前随时可以。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
-    return _move(application_id, "withdraw", body["reason"])
+    number = _number(application_id)
+    return _move(number, "withdraw", body["reason"])
 
 
 @blueprint.route("/grants/applications/<application_id>/photos", methods=["POST"])
@@ -302,10 +302,10 @@ def withdraw(body: dict[str, Any], application_id: str) -> Any:
 @blueprint.errors(403, 404)
 def add_photos(form: dict[str, Any], application_id: str) -> Any:
     """为申请添加照片（multipart/form-data，photos 1–9 张）：仅在可修改时。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     context = app_context()
     with context.uow() as uow:
-        application = apps.own_application(uow.session, current_resident(uow.session), application_id)
+        application = apps.own_application(uow.session, current_resident(uow.session), number)
         if application.status not in loop.EDITABLE:
             raise Forbidden(f"当前状态「{application.status.applicant_label}」下不能修改申请")
         try:
@@ -323,10 +323,10 @@ def add_photos(form: dict[str, Any], application_id: str) -> Any:
 @blueprint.errors(403, 404)
 def add_attachments(form: dict[str, Any], application_id: str) -> Any:
     """为申请添加 PDF 附件（multipart/form-data，files 1–5 个，如计划书、报价单）：仅在可修改时，不公开。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     context = app_context()
     with context.uow() as uow:
-        application = apps.own_application(uow.session, current_resident(uow.session), application_id)
+        application = apps.own_application(uow.session, current_resident(uow.session), number)
         if application.status not in loop.EDITABLE:
             raise Forbidden(f"当前状态「{application.status.applicant_label}」下不能修改申请")
         try:
@@ -344,11 +344,11 @@ def add_attachments(form: dict[str, Any], application_id: str) -> Any:
 @blueprint.errors(404)
 def file_report(form: dict[str, Any], application_id: str) -> Any:
     """提交下一份进度报告（文字与照片；最后一份为结项报告）。"""
-    application_id = _number(application_id)  # type: ignore[assignment]
+    number = _number(application_id)
     context = app_context()
     with context.uow() as uow:
         resident = current_resident(uow.session)
-        application = apps.own_application(uow.session, resident, application_id)
+        application = apps.own_application(uow.session, resident, number)
         report = progress.file_report(uow.session, application, form["text"], resident=resident)
         try:
             grant_files.save_photos(uow.session, context.settings, application.id, form["photos"], report.id)
