@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, send_from_directory
 from sqlalchemy import select
 
 from core.grants import committee, loop, money, progress
-from core.grants.terms import GrantStatus, yuan
+from core.grants.terms import yuan
 from core.models import GrantApplication, GrantFile, GrantRound
 from web import grant_files
 from web.context import app_context, db_session
@@ -85,7 +85,6 @@ def one_round(round_id: int) -> Any:
         reviewing=[(a, committee.supports(session, a.id)) for a in reviewing],
         by_source=[(s, by_source[s.id]) for s in grant_round.sources],
         approved_total=sum(a.approved_fen or 0 for a in funded),
-        declined=GrantStatus.DECLINED,
         tz=app_context().settings.tz,
     )
 

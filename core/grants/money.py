@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput
 from core.grants import loop
 from core.grants.terms import FULL_SHARE, GrantStatus, yuan
-from core.models import GrantApplication, GrantDisbursement, GrantSource, StaffUser
+from core.models import GrantApplication, GrantDisbursement, StaffUser
 
 
 def split(total_fen: int, shares: Sequence[int]) -> list[int]:
@@ -125,7 +125,3 @@ def disburse(
         )
     session.flush()
     return row
-
-
-def source_of(session: Session, source_id: int) -> GrantSource | None:
-    return session.get(GrantSource, source_id)
