@@ -96,6 +96,8 @@ class Settings:
     relay_poll_seconds: float = 2.0
     # How often the worker sweeps deadlines (warning at 80% of a time limit, overdue at 100%).
     deadline_sweep_seconds: int = 60
+    # How often each worker looks for jobs of dead workers (rq's registry maintenance) and retries them.
+    worker_maintenance_seconds: int = 60
     # A district's own governance platform: accepted cases are pushed there, its moves come back.
     platform_url: str | None = None
     platform_secret: str | None = None

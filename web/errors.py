@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
@@ -86,6 +87,23 @@ def _sentence(exc: HTTPException) -> str:
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+        # The database went away (restart, failover, a dropped connection): the transaction was rolled
+        # back whole, so the caller may simply try again. WeChat retries a callback on its own.
+        app.logger.warning("database unavailable: %s", exc.orig or exc)
+        message = PAGE_TITLES[503]
+        if request.path.startswith(OPEN311_PREFIX):
+            return open311_render.errors(open311_render.format_of(request.path), 503, message)
+        if request.path.startswith("/api/"):
+            response, status = json_error(503, "unavailable", message)
+        elif request.path.startswith("/wechat"):
+            response, status = Response(message, mimetype="text/plain"), 503
+        else:
+            response, status = Response(render_template("error.html", title=message, message=message)), 503
+        response.headers["Retry-After"] = "5"
+        return response, status
+
     @app.errorhandler(GongzhiError)
     def domain_error(exc: GongzhiError):  # type: ignore[no-untyped-def]
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)

@@ -44,7 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     rt = runtime_from_settings(settings)
     runtime.install(rt)
     try:
-        Worker(list(QUEUES), connection=rt.redis, name=args.name).work(burst=args.burst, with_scheduler=True)
+        worker = Worker(
+            list(QUEUES),
+            connection=rt.redis,
+            name=args.name,
+            # A job whose worker died is retried once its heartbeat lapses and maintenance notices it.
+            maintenance_interval=settings.worker_maintenance_seconds,
+        )
+        worker.work(burst=args.burst, with_scheduler=True)
     finally:
         for helper in (poller, cron):
             helper.terminate()

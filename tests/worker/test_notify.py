@@ -233,3 +233,27 @@ def test_a_failed_template_send_is_retried_by_rerunning_and_sent_once(session, j
     assert fake_wechat.calls(CUSTOM) == []
     [note] = notes(session)
     assert note.status == NotificationStatus.SENT and note.attempts == 2 and note.wechat_msgid
+
+
+def test_two_runs_of_the_job_at_once_send_each_message_once(session, job_runtime, fake_wechat):
+    """rq retries a job it believes abandoned; if its first run was only slow, both run together."""
+    import threading
+
+    people = [person(session, f"oTwice_{n}") for n in range(6)]
+    _, event = accepted_case_event(session, job_runtime.settings, people)
+    fake_wechat.fail_next(1, delay=0.5, path=CUSTOM)  # the first send is slow, so the runs overlap
+    barrier = threading.Barrier(2)
+
+    def run():
+        runtime.install(job_runtime)
+        barrier.wait()
+        notify_case_event(event.id)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    told = [call.json["touser"] for call in fake_wechat.calls(CUSTOM)]
+    assert sorted(told) == sorted(p.openid for p in people)  # each exactly once
+    assert {n.status for n in notes(session)} == {NotificationStatus.SENT}

@@ -26,7 +26,7 @@ from core.services.consents import take_one
 from core.settings import Settings
 from worker import runtime
 from worker.channels import CHANNEL_MINI, CHANNEL_TEMPLATE, choose_route
-from worker.jobs.notify import INTERRUPTED, TEMPLATE_GONE, UNDELIVERABLE
+from worker.jobs.notify import INTERRUPTED, TEMPLATE_GONE, UNDELIVERABLE, claim_for_sending
 from wxclient.mini import send_subscribe
 from wxclient.official import WeChatTransportError
 
@@ -137,9 +137,8 @@ def notify_grant_event(grant_event_id: int, **_ignored: Any) -> bool:
             note.status, note.error = NotificationStatus.FAILED, TEMPLATE_GONE
             session.commit()
             return False
-        note.status = NotificationStatus.SENDING
-        note.attempts += 1
-        session.commit()
+        if not claim_for_sending(session, note):
+            return False  # another run of this job took it a moment ago
         try:
             if note.channel == CHANNEL_MINI:
                 assert template_id and resident.mini_openid

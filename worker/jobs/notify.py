@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
@@ -97,6 +97,18 @@ def _fail(session: Session, note: Notification, reason: str) -> None:
     session.commit()
 
 
+def claim_for_sending(session: Session, note: Notification) -> bool:
+    """Take a pending notification for sending, and commit: of two runs of a job at once (a job rq
+    retried as abandoned while its first run still went on), only one may send it."""
+    claimed = session.execute(
+        update(Notification)
+        .where(Notification.id == note.id, Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.SENDING, attempts=Notification.attempts + 1)
+    )
+    session.commit()  # also expires `note`, so it is read again as the claim left it
+    return claimed.rowcount == 1
+
+
 def _template_of(settings: Settings, channel: str, event: CaseEvent) -> str | None:
     if channel == CHANNEL_TEMPLATE:
         return settings.template_for(event.to_status)
@@ -150,9 +162,8 @@ def notify_case_event(event_id: int, case_id: int | None = None) -> int:
             if note.channel in (CHANNEL_TEMPLATE, CHANNEL_MINI) and not template_id:
                 _fail(session, note, TEMPLATE_GONE)  # the settings changed between two runs
                 continue
-            note.status = NotificationStatus.SENDING
-            note.attempts += 1
-            session.commit()
+            if not claim_for_sending(session, note):
+                continue  # another run of this job took it a moment ago
             try:
                 _send(note, case, event, resident, template_id)
             except WeChatTransportError as exc:
