@@ -41,8 +41,6 @@ def _refuse(scanned: Scanned) -> tuple[str, int]:
     return render_template("scan/invalid.html"), 404
 
 
-
-
 def _wechat_sign_in(code: str) -> Any | None:
     """In WeChat, send the resident through snsapi_base once, so that updates reach them there."""
     settings = app_context().settings

@@ -155,3 +155,13 @@ def test_script_in_a_description_is_shown_as_text(app, client):
     console_login(client, "center")
     page = client.get(f"/console/cases/{number}").get_data(as_text=True)
     assert '<script>alert("x")</script>' not in page and "&lt;script&gt;" in page
+
+
+def test_the_top_bar_links_only_the_pages_a_role_may_open(app, client):
+    _number(app)
+    console_login(client, "center")
+    bar = client.get("/console/").get_data(as_text=True).split("</header>")[0]
+    assert all(label in bar for label in ("统计", "巡查", "任务", "平台对接"))
+    console_login(client, "worker")
+    bar = client.get("/console/").get_data(as_text=True).split("</header>")[0]
+    assert "统计" in bar and "任务" not in bar and "平台对接" not in bar

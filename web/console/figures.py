@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request, url_for
 
-from core.glossary import CaseSource, Tier
+from core.glossary import CaseSource, Role, Tier
 from core.services.figures import SOURCE_LABELS, TIER_SHORT, Figures, figures, figures_by_grid, to_csv_rows
 from web.auth import page_staff_required
 from web.console import charts
@@ -26,6 +26,8 @@ from web.context import app_context, db_session
 
 blueprint = Blueprint("console_figures", __name__, url_prefix="/console")
 NAV = ("console_figures.figures", "统计")
+# Accounts without an area (departments, the committee) are refused these pages; no link for them.
+NAV_ROLES = frozenset(Role) - {Role.DEPARTMENT, Role.COMMITTEE}
 
 # The page shows the figures service's CSV rows as two tables, picked by column name: the rates,
 # medians and tier shares, and the counts by source. The CSV download has every column.

@@ -26,6 +26,7 @@ from worker.routes import QUEUES
 
 blueprint = Blueprint("console_jobs", __name__, url_prefix="/console")
 NAV = ("console_jobs.failed", "任务")
+NAV_ROLES = frozenset({Role.DISTRICT_CENTER})
 PER_QUEUE = 200  # the newest this many failed jobs of each queue are listed
 ARGS_SHOWN = 160  # characters of a job's arguments shown in the list
 

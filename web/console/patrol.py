@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request, url_for
 
+from core.glossary import Role
 from core.services import patrol
 from core.services.patrol import GridCoverage
 from web.auth import page_staff_required
@@ -25,6 +26,8 @@ from web.context import app_context, db_session
 
 blueprint = Blueprint("console_patrol", __name__, url_prefix="/console")
 NAV = ("console_patrol.coverage", "巡查")
+# Accounts without an area (departments, the committee) are refused these pages; no link for them.
+NAV_ROLES = frozenset(Role) - {Role.DEPARTMENT, Role.COMMITTEE}
 MAX_DAYS = 31  # a month of columns is as wide as a table people can read gets
 
 

@@ -21,6 +21,7 @@ from web.csrf import check_csrf
 
 blueprint = Blueprint("console_platform", __name__, url_prefix="/console")
 NAV = ("console_platform.pushes", "平台对接")
+NAV_ROLES = frozenset({Role.DISTRICT_CENTER})
 
 
 def _district_center_only() -> None:
