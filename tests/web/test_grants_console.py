@@ -160,3 +160,16 @@ def test_staff_type_in_an_application_brought_on_paper(client, db):
         assert application.team[0] == {"name": "王阿姨", "role": "队长", "phone": "13900000000"}
     bad = _post(client, path, title="坏", category="志愿服务", budget_lines="食材:很多:1")
     assert "预算第 1 行" in _flash(client, bad.headers["Location"])
+
+
+def test_the_top_bar_links_微公益_for_managers_and_the_committee_only(client, app, db, make_app, settings):
+    with db.session() as s:
+        factories.staff(s, "fx-center", Role.DISTRICT_CENTER)
+        factories.staff(s, "m1", Role.COMMITTEE)
+        factories.staff(s, "cg", Role.DEPARTMENT, unit_code="CG")
+        s.commit()
+    for username, shown in (("fx-center", True), ("m1", True), ("cg", False)):
+        browser = make_app(settings).test_client()
+        console_login(browser, username)
+        page = browser.get("/console/").get_data(as_text=True)
+        assert ('href="/console/grants"' in page) is shown, username

@@ -24,6 +24,8 @@ blueprint = Blueprint("console_grants", __name__, url_prefix="/console")
 NAV = ("console_grants.rounds", "微公益")
 # Who runs the fund: opens rounds, seats the committee, moves applications, pays.
 MANAGERS = frozenset({Role.DISTRICT_CENTER, Role.STREET_CENTER, Role.COMMUNITY_STATION})
+# The top-bar link: those who run the fund and the committee (others would find no round of theirs).
+NAV_ROLES = MANAGERS | {Role.COMMITTEE}
 
 
 def _manager() -> bool:
