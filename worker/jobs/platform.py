@@ -54,6 +54,8 @@ def push_case(case_id: int, event_id: int | None = None, attempts_before: int = 
     rt = runtime.current()
     settings = rt.settings
     if not settings.platform_url or not settings.platform_secret:
+        if settings.platform_url:
+            log.warning("PLATFORM_URL is set but PLATFORM_SECRET is not: case %s not pushed (never unsigned)", case_id)
         return "off"
     tries = 1 + len(settings.job_retry_intervals)
     with rt.database.session() as session:
