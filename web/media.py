@@ -5,34 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, send_from_directory
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import or_, select
 
 from core.glossary import PhotoStatus
+
+# media_path and media_url are imported from here by the pages and APIs.
+from core.media_urls import URL_MAX_AGE_SECONDS, media_path, media_url  # noqa: F401
+from core.media_urls import serializer as _serializer
 from core.models import Photo
-from core.settings import Settings
 from web.context import app_context, db_session
 
 blueprint = Blueprint("media", __name__)
 
-SALT = "gongzhi.media"
-# Long enough to look through a case; a leaked link dies the same day.
-URL_MAX_AGE_SECONDS = 6 * 3600
 TOKEN_MAX = 512
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
-
-
-def media_path(settings: Settings, path: str) -> str:
-    """The signed site path of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
-    return f"/media/{_serializer(settings).dumps(path)}"
-
-
-def media_url(settings: Settings, path: str) -> str:
-    """The same as an absolute URL, for clients outside the site (the mini-program, WeChat)."""
-    return settings.public_base_url.rstrip("/") + media_path(settings, path)
 
 
 @blueprint.get("/media/<token>")

@@ -21,7 +21,10 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.db import insert_or_ignore
 from core.errors import InvalidInput, NotFound
-from core.models import Case, PlatformPush
+from core.glossary import PhotoStatus
+from core.media_urls import URL_MAX_AGE_SECONDS, media_url
+from core.models import Case, Photo, PlatformPush
+from core.settings import Settings
 
 SIGNATURE_HEADER = "X-Gongzhi-Signature"
 TIMESTAMP_HEADER = "X-Gongzhi-Timestamp"
@@ -82,10 +85,24 @@ def _local(moment: datetime | None, tz: tzinfo) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
-def push_body(case: Case, key: str, tz: tzinfo) -> dict[str, Any]:
+def photo_links(session: Session, case: Case, settings: Settings) -> list[dict[str, str]]:
+    """Signed links to the case's reported photos that are processed (no EXIF), valid URL_MAX_AGE_SECONDS."""
+    photos = session.scalars(
+        select(Photo)
+        .where(Photo.case_id == case.id, Photo.event_id.is_(None), Photo.status == PhotoStatus.READY)
+        .order_by(Photo.id)
+    ).all()
+    return [
+        {"url": media_url(settings, photo.path), "thumbnail_url": media_url(settings, photo.thumb_path or photo.path)}
+        for photo in photos
+        if photo.path
+    ]
+
+
+def push_body(case: Case, key: str, tz: tzinfo, photos: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
     """What the platform receives for an accepted case (schema `push-request` in docs/platform-api.md).
 
-    No personal data of the reporter is sent: no openid, name or phone.
+    No personal data of the reporter is sent: no openid, name or phone. `photos` are photo_links().
     """
     location = None
     if case.lat is not None and case.lng is not None and case.coord_system is not None:
@@ -105,6 +122,8 @@ def push_body(case: Case, key: str, tz: tzinfo) -> dict[str, Any]:
         "grid": {"code": case.grid.code, "name": case.grid.name} if case.grid else None,
         "tier": case.tier.value if case.tier else None,
         "routing_note": case.routing_note,
+        "photos": list(photos),
+        "photo_links_expire_in": URL_MAX_AGE_SECONDS,
         "created_at": _local(case.created_at, tz),
         "accepted_at": _local(case.accepted_at, tz),
     }

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from core import case_loop
 from core.errors import InvalidInput, NotFound
-from core.glossary import CaseStatus, CoordSystem, Tier
-from core.models import CaseEvent, Category, OutboxMessage, PlatformEvent, PlatformPush
+from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Tier
+from core.media_urls import serializer
+from core.models import CaseEvent, Category, OutboxMessage, Photo, PlatformEvent, PlatformPush
 from core.services import platform, platform_events
 from tests import factories
 
@@ -77,10 +78,19 @@ def test_the_pushed_body_names_the_case_and_no_personal_data(session, settings):
     case.category, case.coord_system, case.location_label = category, CoordSystem.GCJ02, "方兴大道 1 号"
     case.contact_phone = "13800000000"
     case.created_at = datetime(2026, 11, 21, 6, 3, tzinfo=UTC)
+    ready = Photo(case_id=case.id, status=PhotoStatus.READY, path="photos/2026/11/1-abc.jpg", thumb_path="photos/t.jpg")
+    waiting = Photo(case_id=case.id, status=PhotoStatus.PENDING, upload_path="uploads/x.jpg")
+    session.add_all([ready, waiting])
     case_loop.transition(session, case, S.ACCEPTED, action="accept")
     session.commit()
 
-    body = platform.push_body(case, platform.idempotency_key(case), settings.tz)
+    photos = platform.photo_links(session, case, settings)
+    body = platform.push_body(case, platform.idempotency_key(case), settings.tz, photos)
+    [photo] = body["photos"]  # the one processed (EXIF gone); the one still processing is left out
+    token = photo["url"].removeprefix(f"{settings.public_base_url}/media/")
+    assert serializer(settings).loads(token) == "photos/2026/11/1-abc.jpg"
+    assert serializer(settings).loads(photo["thumbnail_url"].rsplit("/", 1)[1]) == "photos/t.jpg"
+    assert body["photo_links_expire_in"] == 6 * 3600
     assert body["idempotency_key"] == f"{case.number}:accepted"
     assert body["number"] == case.number and body["description"] == "路灯不亮" and body["source"] == "wechat"
     assert body["category"] == {"code": "0101", "name": "路灯损坏"}

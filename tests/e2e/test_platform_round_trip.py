@@ -8,18 +8,20 @@ served on a real socket. The resident is told in WeChat at every move.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
 
 import pytest
 import redis
+from PIL import Image
 from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
-from core.glossary import CaseStatus, Role
-from core.models import Case, PlatformPush
+from core.glossary import CaseStatus, PhotoStatus, Role
+from core.models import Case, Photo, PlatformPush
 from core.settings import PROJECT_ROOT
 from tests import factories, images
 from tests.browser import LiveServer
@@ -75,6 +77,11 @@ def start_platform(settings, platform_port, tmp_path):
         process.wait(timeout=10)
 
 
+def photo_ready(database) -> bool:
+    with database.session() as s:
+        return s.scalar(select(Photo.status)) == PhotoStatus.READY
+
+
 def the_push(database) -> PlatformPush | None:
     with database.session() as s:
         return s.scalar(select(PlatformPush))
@@ -93,6 +100,7 @@ def test_a_case_goes_to_the_platform_and_its_moves_come_back_to_the_resident(
     reply = reply_text(wechat.text(RESIDENT, "提交"))
     number = reply.split("案件编号 ")[1].split("。")[0]
 
+    wait_until(lambda: photo_ready(database), timeout=30, what="the worker to process the photo")
     created = app.test_cli_runner().invoke(
         args=["staff", "create", "--username", "center", "--password", "center-pass-1", "--role", "district_center"]
     )
@@ -124,6 +132,10 @@ def test_a_case_goes_to_the_platform_and_its_moves_come_back_to_the_resident(
         assert pushed["number"] == number and pushed["description"] == "小区东门有一堆建筑垃圾"
         assert pushed["location"]["coord_system"] == "gcj02" and pushed["accepted_at"].endswith("+08:00")
         assert sent.external_id == "PF-000001" and sent.attempts >= 3 and sent.last_error is None
+        [photo] = pushed["photos"]  # the processed photo, by a signed link the platform can open
+        served = client.get(photo["url"].removeprefix(settings.public_base_url))
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        assert len(Image.open(io.BytesIO(served.data)).getexif()) == 0  # no EXIF, no GPS
 
         # The platform's moves come back; the handling (2) arrives before the dispatch (1).
         def event(seq, action, **fields):

@@ -10,8 +10,8 @@ import jsonschema_rs
 import pytest
 
 from core import case_loop
-from core.glossary import CaseStatus, CoordSystem, Tier
-from core.models import Category
+from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Tier
+from core.models import Category, Photo
 from core.services import platform
 from core.settings import PROJECT_ROOT
 from tests import factories
@@ -79,14 +79,17 @@ def test_the_body_the_worker_sends_fits_the_schema(session, settings):
     session.add(category)
     case = factories.case(session, settings, grid=grids["G1"], reporter=factories.resident(session))
     case.category, case.coord_system, case.created_at = category, CoordSystem.WGS84, datetime(2026, 11, 21, tzinfo=UTC)
+    session.add(Photo(case_id=case.id, status=PhotoStatus.READY, path="photos/a.jpg", thumb_path="photos/a-t.jpg"))
     case_loop.transition(session, case, CaseStatus.ACCEPTED, action="accept")
-    bare = factories.case(session, settings)  # no category, grid or place
+    bare = factories.case(session, settings)  # no category, grid, place or photo
     bare.lat = bare.lng = None
     case_loop.transition(session, bare, CaseStatus.ACCEPTED, action="accept")
     session.commit()
     for item in (case, bare):
-        sent = platform.canonical_json(platform.push_body(item, platform.idempotency_key(item), settings.tz))
-        validator("push-request").validate(json.loads(sent))
+        photos = platform.photo_links(session, item, settings)
+        body = platform.push_body(item, platform.idempotency_key(item), settings.tz, photos)
+        validator("push-request").validate(json.loads(platform.canonical_json(body)))
+        assert len(body["photos"]) == (1 if item is case else 0)
 
 
 @pytest.fixture

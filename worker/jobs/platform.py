@@ -73,7 +73,8 @@ def push_case(case_id: int, event_id: int | None = None, attempts_before: int = 
         session.commit()
         last_try = push.attempts - attempts_before >= tries
 
-        body = platform.canonical_json(platform.push_body(case, push.idempotency_key, settings.tz))
+        photos = platform.photo_links(session, case, settings)
+        body = platform.canonical_json(platform.push_body(case, push.idempotency_key, settings.tz, photos))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             platform.IDEMPOTENCY_HEADER: push.idempotency_key,

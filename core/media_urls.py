@@ -1,0 +1,25 @@
+"""Signed, expiring URLs of processed photos (/media/<token>, served by web/media.py), for the web and the worker."""
+
+from __future__ import annotations
+
+from itsdangerous import URLSafeTimedSerializer
+
+from core.settings import Settings
+
+SALT = "gongzhi.media"
+# Long enough to look through a case; a leaked link dies the same day.
+URL_MAX_AGE_SECONDS = 6 * 3600
+
+
+def serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+
+
+def media_path(settings: Settings, path: str) -> str:
+    """The signed site path of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
+    return f"/media/{serializer(settings).dumps(path)}"
+
+
+def media_url(settings: Settings, path: str) -> str:
+    """The same as an absolute URL, for clients outside the site (the mini-program, WeChat, a platform)."""
+    return settings.public_base_url.rstrip("/") + media_path(settings, path)
