@@ -83,6 +83,7 @@ def test_dispatcher_worker_and_verifier_close_a_case_in_the_browser(
                     element.clear() if element.get_attribute("type") != "file" else None
                     element.send_keys(value)
             form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait.until(ec.staleness_of(form))  # the page of the last move may show a message too
             wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".card.ok")))
 
         def sign_out() -> None:
