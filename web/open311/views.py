@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from core.errors import Forbidden, GongzhiError, NotFound
 from core.models.base import utcnow
-from core.services import api_keys, open311
+from core.services import api_keys, open311, open311_requests
 from web.context import app_context, db_session
 from web.open311 import render
 
@@ -97,20 +97,20 @@ def post_request(fmt: str) -> Response:
 @answers_errors
 def requests(fmt: str) -> Response:
     session, tz = db_session(), _tz()
-    query = open311.parse_query(session, request.args, tz)
-    entries = [open311.request_entry(case, tz) for case in open311.find_requests(session, query)]
+    query = open311_requests.parse_query(session, request.args, tz)
+    entries = [open311_requests.request_entry(case, tz) for case in open311_requests.find_requests(session, query)]
     return render.respond(fmt, entries, "service_requests", "request")
 
 
 @blueprint.get(f"/requests/<service_request_id>.{FMT}")
 @answers_errors
 def one_request(fmt: str, service_request_id: str) -> Response:
-    case = open311.find_request(db_session(), service_request_id)
-    return render.respond(fmt, [open311.request_entry(case, _tz())], "service_requests", "request")
+    case = open311_requests.find_request(db_session(), service_request_id)
+    return render.respond(fmt, [open311_requests.request_entry(case, _tz())], "service_requests", "request")
 
 
 @blueprint.get(f"/tokens/<token>.{FMT}")
 @answers_errors
 def token(fmt: str, token: str) -> Response:
-    case = open311.find_token(db_session(), token)
-    return render.respond(fmt, [open311.token_entry(case)], "service_requests", "request")
+    case = open311_requests.find_token(db_session(), token)
+    return render.respond(fmt, [open311_requests.token_entry(case)], "service_requests", "request")
