@@ -150,7 +150,9 @@ def test_the_tracking_page_of_an_unknown_token_is_404(client):
 def sign_in(client, username):
     page = client.get("/console/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
-    return client.post("/console/login", data={"csrf_token": token, "username": username, "password": factories.PASSWORD})
+    return client.post(
+        "/console/login", data={"csrf_token": token, "username": username, "password": factories.PASSWORD}
+    )
 
 
 def test_a_signed_in_grid_worker_checks_in_instead_of_reporting(client, db, code):
