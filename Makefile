@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-signs bench-photos clean
 
 $(BIN)/python:
 	scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -30,6 +30,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# Benchmarks (issue 8): each prints ratios against a baseline measured in the same run and adds a
+# row to bench/RESULTS.md. bench-photos needs PostgreSQL and Redis on loopback, as the tests do.
+bench: bench-signs bench-photos
+
+bench-signs: $(VENV)/.installed-dev
+	$(BIN)/python bench/signs.py
+
+bench-photos: $(VENV)/.installed-dev
+	$(BIN)/python bench/photos.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -24,6 +24,7 @@ sys.path.insert(0, str(PROJECT_ROOT))  # run as a script from anywhere: the pack
 
 import qrcode  # noqa: E402
 
+from bench.results import RESULTS, record  # noqa: E402
 from core.codes import make_code  # noqa: E402
 from core.services.demo import GRID_ORDINALS, SPOTS, STREETS  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -31,10 +32,8 @@ from qr.batch import plan_jobs, pool_context, render_signs, write_pdf  # noqa: E
 from qr.fonts import find_sign_font  # noqa: E402
 from qr.signs import TITLE, SignData  # noqa: E402
 
-RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
-HEADER = """# Benchmarks
-
-`bench/signs.py`: N checkpoint signs (A6, 300 dpi) rendered to PNG on every core, then one PDF
+SECTION = "## Signs (`bench/signs.py`)"
+INTRO = """`bench/signs.py`: N checkpoint signs (A6, 300 dpi) rendered to PNG on every core, then one PDF
 from those PNGs; the baseline is a bare `qrcode.make(url).save(…)` PNG of the same URLs on the same
 number of processes. One line per run, newest last.
 
@@ -124,16 +123,13 @@ def main() -> None:
     print(f"peak RSS:       {main_rss:.0f} MB main, {worker_rss:.0f} MB largest worker")
 
     if not args.no_record:
-        if not RESULTS.exists():
-            RESULTS.write_text(HEADER, encoding="utf-8")
         machine = f"{platform.machine()}, {workers} cores, Python {platform.python_version()}"
         line = (
             f"| {datetime.now().strftime('%Y-%m-%d %H:%M')} | {machine} | {args.count} | {png_seconds:.2f} s"
             f" | {per_sign_ms:.2f} ms | {bare_seconds:.2f} s | {ratio:.2f}× | {pdf_seconds:.2f} s"
             f" | {pdf_mb:.0f} MB | {main_rss:.0f} / {worker_rss:.0f} MB |\n"
         )
-        with RESULTS.open("a", encoding="utf-8") as results:
-            results.write(line)
+        record(SECTION, INTRO, line)
         print(f"recorded in {RESULTS.relative_to(PROJECT_ROOT)}")
 
 

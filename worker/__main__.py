@@ -14,7 +14,7 @@ from core.settings import Settings
 from worker import runtime
 from worker.jobs.deadlines import schedule_forever
 from worker.relay import poll_forever
-from worker.routes import QUEUES
+from worker.routes import QUEUES, preload_jobs
 from worker.wiring import runtime_from_settings
 
 
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     cron.start()
     rt = runtime_from_settings(settings)
     runtime.install(rt)
+    # rq forks a work horse per job: what the parent has imported, each horse gets for free.
+    preload_jobs()
     try:
         worker = Worker(
             list(QUEUES),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from core import outbox
@@ -40,3 +41,13 @@ def route_for(message: OutboxMessage) -> Route:
         return ROUTES[message.topic]
     except KeyError:
         raise LookupError(f"no job for outbox topic {message.topic!r}") from None
+
+
+def preload_jobs() -> None:
+    """Import every job's module and Pillow's image plugins now, so forked work horses do not each
+    pay for the imports (rq runs each job in a fresh fork of the worker)."""
+    from PIL import Image
+
+    Image.init()
+    for route in ROUTES.values():
+        importlib.import_module(route.job.rsplit(".", 1)[0])

@@ -1,0 +1,169 @@
+"""Benchmark 3: the photo pipeline in real worker processes against the same work done directly with Pillow.
+
+Run `.venv/bin/python bench/photos.py [--photos N] [--workers W]` with PostgreSQL and Redis on
+loopback (as for the tests). It makes N phone-like JPEGs (4000 × 3000, EXIF rotation and GPS),
+serves them from the fake WeChat API, and in one run measures:
+
+- the pipeline: W `python -m worker` processes, already started and idle, fetch each photo through
+  the media API, verify, rotate, strip, scale to 2048 px and a 320 px thumbnail, store both and mark
+  the row ready — timed from the moment the outbox rows are committed until the last photo is ready;
+- the baseline: the same photos, already in memory, opened, rotated (exif_transpose), scaled and
+  saved as the same two JPEGs with Pillow alone, on W processes.
+
+It prints photos/s for both and their ratio (target ≥ 0.8), and appends a line to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))  # run as a script from anywhere: the packages live one level up
+
+from PIL import Image, ImageOps  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from bench.results import record  # noqa: E402
+from core import outbox  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.glossary import CaseSource, PhotoStatus  # noqa: E402
+from core.migrations import upgrade_database  # noqa: E402
+from core.models import Case, Photo  # noqa: E402
+from core.numbering import next_case_number  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from media.imaging import JPEG_QUALITY, MAX_SIDE, THUMB_SIDE  # noqa: E402
+from tests.fakes.wechat_api import FakeWeChatAPI  # noqa: E402
+from tests.images import photo_with_exif  # noqa: E402
+from tests.processes import WorkerProcess, wait_until  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+INTRO = """
+N phone photos (4000 × 3000 JPEG, EXIF rotation and GPS) through W real worker processes (media API
+fetch, verify, rotate, strip, 2048 px + 320 px thumbnail, store, mark ready) against the same
+images scaled and saved by Pillow alone on W processes. Target: ratio ≥ 0.8.
+
+| date | machine | photos | workers | pipeline | photos/s | Pillow alone | photos/s | ratio |
+|---|---|---|---|---|---|---|---|---|
+"""
+
+
+def pillow_alone(data: bytes) -> int:
+    """What the pipeline does to one photo, with nothing but Pillow: the baseline."""
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    size = 0
+    for picture in (image, thumb):
+        out = io.BytesIO()
+        picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        size += len(out.getvalue())
+    return size
+
+
+def run_baseline(photos: list[bytes], workers: int) -> float:
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(pillow_alone, photos[:workers]))  # warm the processes up, as the workers are
+        start = time.perf_counter()
+        list(pool.map(pillow_alone, photos))
+        return time.perf_counter() - start
+
+
+def run_pipeline(photos: list[bytes], workers: int, media_dir: str) -> float:
+    name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    fake = FakeWeChatAPI().start()
+    started: list[WorkerProcess] = []
+    try:
+        upgrade_database(url)
+        settings = Settings(
+            database_url=url,
+            redis_url=REDIS_URL,
+            media_dir=media_dir,
+            wechat_api_base=fake.base_url,
+            relay_poll_seconds=0.2,
+            secret_key="bench",
+        )
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        for n, data in enumerate(photos):
+            fake.add_media(f"bench-{n}", data, "image/jpeg")
+        logs = Path(media_dir) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        started = [WorkerProcess(settings, logs / f"worker-{n}.log", name="bench") for n in range(workers)]
+        time.sleep(6)  # let each worker start and go idle, so start-up is not timed
+        database = Database(url)
+        with database.session() as s:
+            case = Case(number=next_case_number(s, settings.tz), source=CaseSource.WECHAT, description="bench")
+            s.add(case)
+            s.flush()
+            rows = [Photo(case_id=case.id, wechat_media_id=f"bench-{n}") for n in range(len(photos))]
+            s.add_all(rows)
+            s.flush()
+            for photo in rows:
+                outbox.add(s, outbox.PHOTO_FETCH, {"photo_id": photo.id})
+            s.commit()
+        start = time.perf_counter()  # the workers' pollers relay the committed rows from here
+
+        def ready() -> bool:
+            with database.session() as s:
+                left = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == PhotoStatus.PENDING))
+                return left == 0
+
+        wait_until(ready, timeout=600, interval=0.05, what="every photo to be processed")
+        elapsed = time.perf_counter() - start
+        with database.session() as s:
+            failed = s.scalar(select(func.count()).select_from(Photo).where(Photo.status != PhotoStatus.READY))
+        if failed:
+            raise SystemExit(f"{failed} photos failed; see {logs}")
+        database.dispose()
+        return elapsed
+    finally:
+        for worker in started:
+            worker.stop()
+        fake.stop()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    print(f"making {args.photos} photos of 4000 × 3000 …", flush=True)
+    photos = [photo_with_exif(4000, 3000, orientation=(6, 1, 3, 8)[n % 4]) for n in range(args.photos)]
+    with tempfile.TemporaryDirectory() as media_dir:
+        pipeline = run_pipeline(photos, args.workers, media_dir)
+    baseline = run_baseline(photos, args.workers)
+    ratio = (args.photos / pipeline) / (args.photos / baseline)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    line = (
+        f"| {datetime.now():%Y-%m-%d %H:%M} | {machine} | {args.photos} | {args.workers} | {pipeline:.2f} s | "
+        f"{args.photos / pipeline:.2f} | {baseline:.2f} s | {args.photos / baseline:.2f} | {ratio:.2f} |\n"
+    )
+    print(
+        f"pipeline: {pipeline:.2f} s ({args.photos / pipeline:.2f}/s); Pillow alone: {baseline:.2f} s "
+        f"({args.photos / baseline:.2f}/s); ratio {ratio:.2f} (target ≥ 0.8)"
+    )
+    record("## Photo pipeline (`bench/photos.py`)", INTRO, line)
+
+
+if __name__ == "__main__":
+    main()
