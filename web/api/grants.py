@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -295,13 +296,8 @@ def withdraw(body: dict[str, Any], application_id: str) -> Any:
     return _move(number, "withdraw", body["reason"])
 
 
-@blueprint.route("/grants/applications/<application_id>/photos", methods=["POST"])
-@blueprint.resident_only
-@blueprint.arguments(FilesSchema, location="multipart")
-@blueprint.response(200, ApplicationSchema)
-@blueprint.errors(403, 404)
-def add_photos(form: dict[str, Any], application_id: str) -> Any:
-    """为申请添加照片（multipart/form-data，photos 1–9 张）：仅在可修改时。"""
+def _add_files(application_id: str, field: str, files: list[Any], save: Callable[..., Any]) -> Any:
+    """Keep the applicant's files on their own application while it may still be changed."""
     number = _number(application_id)
     context = app_context()
     with context.uow() as uow:
@@ -309,11 +305,21 @@ def add_photos(form: dict[str, Any], application_id: str) -> Any:
         if application.status not in loop.EDITABLE:
             raise Forbidden(f"当前状态「{application.status.applicant_label}」下不能修改申请")
         try:
-            grant_files.save_photos(uow.session, context.settings, application.id, form["photos"])
+            save(uow.session, context.settings, application.id, files)
         except UploadRejected as exc:
-            return validation_error({"photos": str(exc)})
+            return validation_error({field: str(exc)})
         uow.commit()
         return _detail(uow.session, application)
+
+
+@blueprint.route("/grants/applications/<application_id>/photos", methods=["POST"])
+@blueprint.resident_only
+@blueprint.arguments(FilesSchema, location="multipart")
+@blueprint.response(200, ApplicationSchema)
+@blueprint.errors(403, 404)
+def add_photos(form: dict[str, Any], application_id: str) -> Any:
+    """为申请添加照片（multipart/form-data，photos 1–9 张）：仅在可修改时。"""
+    return _add_files(application_id, "photos", form["photos"], grant_files.save_photos)
 
 
 @blueprint.route("/grants/applications/<application_id>/attachments", methods=["POST"])
@@ -323,18 +329,7 @@ def add_photos(form: dict[str, Any], application_id: str) -> Any:
 @blueprint.errors(403, 404)
 def add_attachments(form: dict[str, Any], application_id: str) -> Any:
     """为申请添加 PDF 附件（multipart/form-data，files 1–5 个，如计划书、报价单）：仅在可修改时，不公开。"""
-    number = _number(application_id)
-    context = app_context()
-    with context.uow() as uow:
-        application = apps.own_application(uow.session, current_resident(uow.session), number)
-        if application.status not in loop.EDITABLE:
-            raise Forbidden(f"当前状态「{application.status.applicant_label}」下不能修改申请")
-        try:
-            grant_files.save_attachments(uow.session, context.settings, application.id, form["files"])
-        except UploadRejected as exc:
-            return validation_error({"files": str(exc)})
-        uow.commit()
-        return _detail(uow.session, application)
+    return _add_files(application_id, "files", form["files"], grant_files.save_attachments)
 
 
 @blueprint.route("/grants/applications/<application_id>/reports", methods=["POST"])
