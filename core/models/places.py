@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.glossary import CoordSystem, GridLevel
@@ -33,6 +33,10 @@ class Grid(Timestamped, Base):
     def contains(self, other: Grid | None) -> bool:
         """Whether `other` is this grid or lies inside it."""
         return other is not None and other.path.startswith(self.path)
+
+    def subtree_ids(self) -> Select[tuple[int]]:
+        """The ids of this grid and every grid inside it, for `… IN (…)` (the path prefix, LIKE-escaped)."""
+        return select(Grid.id).where(Grid.path.startswith(self.path, autoescape=True))
 
     def lineage(self) -> list[Grid]:
         """This grid and every grid above it, nearest first."""

@@ -58,7 +58,7 @@ def suggest_assignees(
         .options(selectinload(StaffUser.grid))
     )
     if within is not None:
-        query = query.where(StaffUser.grid_id.in_(select(Grid.id).where(Grid.path.startswith(within.path))))
+        query = query.where(StaffUser.grid_id.in_(within.subtree_ids()))
     at = Point(case.lat, case.lng, case.coord_system)
     found = [
         Suggestion(

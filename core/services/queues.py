@@ -90,7 +90,7 @@ def queue(session: Session, staff: StaffUser, wanted: QueueFilter) -> QueuePage:
         grid = session.scalar(select(Grid).where(Grid.code == wanted.grid))
         if grid is None:
             raise InvalidInput(f"网格 {wanted.grid} 不存在")
-        query = query.where(Case.grid_id.in_(select(Grid.id).where(Grid.path.startswith(grid.path, autoescape=True))))
+        query = query.where(Case.grid_id.in_(grid.subtree_ids()))
     if wanted.category:
         category = session.scalar(select(Category).where(Category.code == wanted.category))
         if category is None:

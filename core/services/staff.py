@@ -128,5 +128,5 @@ def visible_cases(staff: StaffUser) -> ColumnElement[bool]:
         # assisting_units is a JSON list of codes; its text holds each code in quotes.
         clauses.append(cast(Case.assisting_units, String).contains(f'"{staff.unit_code}"', autoescape=True))
     if staff.grid is not None:
-        clauses.append(Case.grid_id.in_(select(Grid.id).where(Grid.path.startswith(staff.grid.path, autoescape=True))))
+        clauses.append(Case.grid_id.in_(staff.grid.subtree_ids()))
     return or_(*clauses)

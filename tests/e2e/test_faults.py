@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from core.glossary import NotificationStatus, Role
-from core.models import Case, CaseEvent, Notification, Photo, Resident
+from core.models import Case, CaseEvent, Notification, Photo, Resident, StaffUser
 from core.models.base import utcnow
 from core.services import cases as case_service
 from tests import factories, images
@@ -88,7 +88,7 @@ def test_a_lost_database_is_a_503_and_the_retry_goes_through(settings, make_app,
         assert len(_files(settings)) == 1
 
 
-def _case_with_followers(session, settings, openids: list[str]) -> Case:
+def _case_with_followers(session, settings, openids: list[str]) -> tuple[Case, StaffUser]:
     grids = factories.grid_tree(session)
     center = factories.staff(session, "center", Role.DISTRICT_CENTER)
     people = [factories.resident(session, openid) for openid in openids]

@@ -77,7 +77,7 @@ def _assignee_choices(staff: StaffUser) -> list[StaffUser]:
     """People a dispatcher may name: field staff and centers in their area, and every department unit."""
     query = select(StaffUser).where(StaffUser.is_active.is_(True), StaffUser.role != Role.COMMITTEE)
     if staff.role != Role.DISTRICT_CENTER and staff.grid is not None:
-        inside = StaffUser.grid_id.in_(select(Grid.id).where(Grid.path.startswith(staff.grid.path, autoescape=True)))
+        inside = StaffUser.grid_id.in_(staff.grid.subtree_ids())
         query = query.where(
             or_(inside, StaffUser.role.in_((Role.DEPARTMENT, Role.DISTRICT_CENTER, Role.STREET_CENTER)))
         )
