@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint bench bench-signs bench-photos clean
+.PHONY: run test lint bench bench-setup bench-callback bench-signs bench-photos clean
 
 $(BIN)/python:
 	scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -32,8 +32,19 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 # Benchmarks (issue 8): each prints ratios against a baseline measured in the same run and adds a
-# row to bench/RESULTS.md. bench-photos needs PostgreSQL and Redis on loopback, as the tests do.
-bench: bench-signs bench-photos
+# row to bench/RESULTS.md. They need PostgreSQL and Redis on loopback, as the tests do; the HTTP
+# ones need Debian's wrk, which bench-setup installs (as root) with WeRoBot for the baseline bot.
+bench: bench-callback bench-signs bench-photos
+
+$(VENV)/.installed-bench: bench/requirements.txt requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r bench/requirements.txt
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+bench-setup: $(VENV)/.installed-bench
+	scripts/bench-setup.sh
+
+bench-callback: bench-setup
+	$(BIN)/python bench/callback.py
 
 bench-signs: $(VENV)/.installed-dev
 	$(BIN)/python bench/signs.py
