@@ -29,6 +29,10 @@ class Case(Timestamped, Base):
     __table_args__ = (
         Index("ix_cases_status_grid", "status", "grid_id"),
         Index("ix_cases_created_at", "created_at"),
+        # The queues "mine" (a person's dispatched cases by deadline) and "overdue" (dispatched, by
+        # deadline): both find their first page in the index, however many cases a person ever had.
+        Index("ix_cases_assignee_status_deadline", "assignee_id", "status", "deadline_at"),
+        Index("ix_cases_status_deadline", "status", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +57,8 @@ class Case(Timestamped, Base):
     # The unguessable key of the public tracking page /t/<token>.
     tracking_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, 16))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    # Indexed by ix_cases_assignee_status_deadline, which leads with it.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     deadline_at: Mapped[datetime | None]

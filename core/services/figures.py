@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, extract, func, literal, select
+from sqlalchemy import Float, Select, Subquery, and_, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -179,6 +179,9 @@ def figures_by_grid(
     """(code, name, figures) of each child area of `area_path` (None: the district's streets), by code.
 
     One grouped pass: each case is counted under the child whose path prefixes its grid's path.
+    Which child each grid lies in is worked out here from the grids table (a few hundred rows) and
+    joined as a list of (grid, child) pairs: the database can count those, where a join on path
+    prefixes left it guessing — it then read every case of every grid, whatever the period.
     Children without cases in the period get zero counts and None rates.
     """
     parent = aliased(Grid)
@@ -186,19 +189,28 @@ def figures_by_grid(
         parents = select(parent.id).where(parent.parent_id.is_(None))
     else:
         parents = select(parent.id).where(parent.path == area_path)
-    children = session.execute(select(Grid.id, Grid.code, Grid.name).where(Grid.parent_id.in_(parents))).all()
+    children = session.execute(
+        select(Grid.id, Grid.code, Grid.name, Grid.path).where(Grid.parent_id.in_(parents))
+    ).all()
     if not children:
         return []
-    child = aliased(Grid)
-    cohort = (
-        _cohort(session, None, start, end, tz)
-        .join(Grid, Grid.id == Case.grid_id)
-        .join(child, func.substr(Grid.path, 1, func.length(child.path)) == child.path)
-        .where(child.id.in_([c.id for c in children]))
-    )
-    found = _aggregate(session, cohort, child.id)
+    grids = select(Grid.id, Grid.path)
+    if area_path is not None:
+        grids = grids.where(Grid.path.startswith(area_path, autoescape=True))
+    pairs = [(grid_id, c.id) for grid_id, path in session.execute(grids) for c in children if path.startswith(c.path)]
+    found: dict[Any, Figures] = {}
+    if pairs:
+        under = _grid_child(pairs)
+        cohort = _cohort(session, None, start, end, tz).join(under, under.c.grid_id == Case.grid_id)
+        found = _aggregate(session, cohort, under.c.child_id)
     children = sorted(children, key=lambda c: c.code)
-    return [(code, name, found.get(child_id) or _empty()) for child_id, code, name in children]
+    return [(c.code, c.name, found.get(c.id) or _empty()) for c in children]
+
+
+def _grid_child(pairs: list[tuple[int, int]]) -> Subquery:
+    """(grid_id, child_id) rows as a subquery: SELECT … UNION ALL SELECT …, which every dialect reads."""
+    rows = [select(literal(g).label("grid_id"), literal(c).label("child_id")) for g, c in pairs]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("grid_child")
 
 
 def _percent(rate: float | None) -> str:

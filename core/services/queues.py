@@ -57,8 +57,10 @@ def _view(query: Select[tuple[Case]], staff: StaffUser, view: str) -> Select[tup
     if view == "accepted":
         return query.where(Case.status == CaseStatus.ACCEPTED).order_by(Case.id)
     if view == "mine":
+        # Cases without a deadline last; NULLS LAST rather than `deadline_at IS NULL` first, so that
+        # ix_cases_assignee_status_deadline can give the rows in this order.
         return query.where(Case.assignee_id == staff.id, Case.status == CaseStatus.DISPATCHED).order_by(
-            Case.deadline_at.is_(None), Case.deadline_at, Case.id
+            Case.deadline_at.asc().nulls_last(), Case.id
         )
     if view == "verify":
         return query.where(Case.status == CaseStatus.HANDLED).order_by(Case.handled_at, Case.id)

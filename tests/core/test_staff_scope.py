@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from core.errors import Forbidden, ForbiddenTransition, NotFound
 from core.glossary import CaseStatus, Role, Tier
 from core.models import Case, CaseEvent, StaffUser
+from core.models.base import utcnow
 from core.services import cases as case_service
 from core.services.queues import QueueFilter, queue
 from core.services.staff import can_see
@@ -193,3 +196,21 @@ def test_queue_views_and_filters(session, settings, area):
     second = queue(session, center, QueueFilter(page_size=3, page=2))
     assert first.has_more and not second.has_more
     assert len({c.number for c in first.cases} | {c.number for c in second.cases}) == 4
+
+
+def test_mine_is_by_deadline_with_the_cases_without_one_last(session, settings, area):
+    people, cases = area
+    center, worker = people["center"], people["worker"]
+    grid = cases["G1"].grid
+    mine = [cases["G1"], *(factories.case(session, settings, grid=grid) for _ in range(3))]
+    session.commit()
+    for case in mine:
+        case_service.perform(session, center, case.number, "accept", {})
+        case_service.perform(session, center, case.number, "dispatch", {"assignee": "worker", "tier": "community"})
+    soon = utcnow() + timedelta(hours=1)
+    mine[0].deadline_at, mine[1].deadline_at = None, soon + timedelta(hours=2)
+    mine[2].deadline_at, mine[3].deadline_at = soon, soon  # a tie: the older case first
+    session.commit()
+
+    found = [c.number for c in queue(session, worker, QueueFilter(view="mine")).cases]
+    assert found == [mine[2].number, mine[3].number, mine[1].number, mine[0].number]
