@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime.install(rt)
     # rq forks a work horse per job: what the parent has imported, each horse gets for free.
     preload_jobs()
+    rt.prepare_for_forks()
     try:
         worker = Worker(
             list(QUEUES),

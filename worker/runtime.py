@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import configure_mappers
+
 from core.db import Database
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +41,23 @@ class Runtime:
 
             self._mini = make_mini_client(self.settings, self.redis)
         return self._mini
+
+    def prepare_for_forks(self) -> None:
+        """Do once, in the worker, what each forked work horse would otherwise redo for every job.
+
+        rq runs every job in a fresh fork of the worker. The database driver loads most of its
+        modules on its first connection (psycopg: about a third of a second), and the ORM configures
+        its mappers on first use; done here, every horse inherits both. The connection itself is
+        closed again: none may cross a fork, and each horse opens its own.
+        """
+        configure_mappers()
+        try:
+            with self.database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:  # the database is down: each horse will connect (or fail) on its own
+            log.warning("database not reachable at start-up, work horses will load its driver themselves: %s", exc)
+        finally:
+            self.database.dispose()
 
 
 _current: Runtime | None = None
