@@ -37,17 +37,25 @@ def _digit(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def fixed_reply(text: str) -> str | None:
+    """The reply to a command whose answer is the same for everyone (帮助, 上报), else None."""
+    if text.lower() in HELP:
+        return texts.HELP
+    if text in REPORT:
+        return texts.REPORT_HOWTO
+    return None
+
+
 def on_text(turn: Turn, message: Any) -> str:
     text = clean(message.content)
     if text in SUBMIT:
         return reports.submit(turn, message)
     if text in CANCEL:
+        turn.draft_only = True
         turn.report = type(turn.report)()
         return texts.CANCELLED
-    if text.lower() in HELP:
-        return texts.HELP
-    if text in REPORT:
-        return texts.REPORT_HOWTO
+    if reply := fixed_reply(text):
+        return reply
     if text in MY_CASES:
         cases = resident_cases.my_cases(turn.session, turn.resident, limit=5)
         return texts.case_list(cases, turn.settings.tz)

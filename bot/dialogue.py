@@ -16,6 +16,7 @@ from core.services.intake import ReportInput
 from core.services.notifications import record_delivery
 from core.services.residents import resident_for_openid
 from core.settings import Settings
+from core.text import clean
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Turn:
     resident: Resident
     conversation: ReportDraft
     report: ReportInput
+    # Set by handlers that changed nothing but the draft, whose commit need not wait for the disk.
+    draft_only: bool = False
 
     @property
     def session(self):  # type: ignore[no-untyped-def]
@@ -79,6 +82,12 @@ class Dialogue:
         """The reply text for `message`; None means acknowledge with `success`."""
         if message.type == "event" and getattr(message, "event", "") == "templatesendjobfinish":
             return self._delivery_receipt(message)
+        fixed = self._fixed_reply(message)
+        if fixed is not None:
+            # The same words for everyone whatever their draft holds, and answering twice changes
+            # nothing: the busiest messages cost no more than parsing them. They do not count as
+            # contact for the 48-hour customer-service window; every other message does.
+            return fixed
         handler = self._handler_for(message)
         if handler is None:
             return None
@@ -93,8 +102,20 @@ class Dialogue:
             )
             reply = handler(turn, message)
             drafts.save(conversation, turn.report, key, reply or "")
+            if turn.draft_only:
+                drafts.commit_without_waiting(uow.session)
             uow.commit()
             return reply
+
+    @staticmethod
+    def _fixed_reply(message: BaseMessage) -> str | None:
+        from bot import commands, texts
+
+        if message.type == "text":
+            return commands.fixed_reply(clean(message.content))
+        if message.type == "event" and getattr(message, "event", "") == "click":
+            return {"HELP": texts.HELP, "REPORT": texts.REPORT_HOWTO}.get(getattr(message, "key", ""))
+        return None
 
     def _delivery_receipt(self, message: Any) -> None:
         # WeChat says whether a template message arrived; recording it twice changes nothing.

@@ -27,6 +27,7 @@ RECENT_POSITION = timedelta(minutes=30)
 
 
 def on_image(turn: Turn, message: Any) -> str:
+    turn.draft_only = True
     report = turn.report
     if message.media_id not in report.wechat_media_ids:
         if len(report.wechat_media_ids) >= MAX_PHOTOS:
@@ -36,6 +37,7 @@ def on_image(turn: Turn, message: Any) -> str:
 
 
 def on_location(turn: Turn, message: Any) -> str:
+    turn.draft_only = True
     try:
         lat, lng = float(message.location_x), float(message.location_y)
     except (TypeError, ValueError):
@@ -60,6 +62,7 @@ def _attach(turn: Turn, kind: str, media_id: str, fmt: str | None) -> bool:
 
 
 def on_voice(turn: Turn, message: Any) -> str:
+    turn.draft_only = True
     _attach(turn, "voice", message.media_id, message.format)
     recognition = clean(getattr(message, "recognition", None))
     if recognition:
@@ -68,18 +71,21 @@ def on_voice(turn: Turn, message: Any) -> str:
 
 
 def on_video(turn: Turn, message: Any) -> str:
+    turn.draft_only = True
     if not _attach(turn, "video", message.media_id, "video/mp4"):
         return f"视频和语音最多 {MAX_ATTACHMENTS} 个，这个没有加入。" + texts.next_step(turn.report)
     return "已收到视频。" + texts.next_step(turn.report)
 
 
 def on_link(turn: Turn, message: Any) -> str:
+    turn.draft_only = True
     title, url = clean(message.title, 200), clean(message.url, 500)
     return describe(turn, f"{title} {url}".strip(), prefix="已收到链接。")
 
 
 def describe(turn: Turn, text: str, prefix: str = "已记录问题描述。") -> str:
     """Add `text` to the description, and suggest a category unless the resident chose one."""
+    turn.draft_only = True
     report = turn.report
     combined = f"{report.description}\n{text}" if report.description else text
     report.description = combined[:MAX_DESCRIPTION]
@@ -94,6 +100,7 @@ def describe(turn: Turn, text: str, prefix: str = "已记录问题描述。") ->
 
 def choose_category(turn: Turn, number: int) -> str:
     """The resident picked suggestion `number` (1 is the one already chosen)."""
+    turn.draft_only = True
     report = turn.report
     if not 1 <= number <= len(report.suggested_codes):
         return "没有这个序号。" + texts.next_step(report)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core.models import Case, Category, Checkpoint
+from core.models import Case, Checkpoint
 from core.services.intake import ReportInput
+from core.services.suggest import Suggestion
 
 HELP = (
     "随手拍 · 共治：发现身边的问题，几步就能上报。\n"
@@ -49,7 +50,7 @@ def next_step(report: ReportInput) -> str:
     return "信息已齐全，回复「提交」即可上报。"
 
 
-def category_line(chosen: Category | None, others: Sequence[Category]) -> str:
+def category_line(chosen: Suggestion | None, others: Sequence[Suggestion]) -> str:
     """「类别：…」 with the alternatives the resident can pick by number."""
     if chosen is None:
         return ""

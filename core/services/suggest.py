@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,7 +55,16 @@ def _score(text: str, text_bigrams: frozenset[str], name: str, keywords: str | N
     return len(covered) + BIGRAM_WEIGHT * len(shared)
 
 
-def suggest_categories(session: Session, text: str, limit: int = 3) -> list[Category]:
+class Suggestion(NamedTuple):
+    """A sub-category offered to the resident: what the chat shows and stores of it."""
+
+    code: str
+    name: str
+    keywords: str | None
+    sort_order: int
+
+
+def suggest_categories(session: Session, text: str, limit: int = 3) -> list[Suggestion]:
     """The sub-categories that best match the text, best first, at most `limit`; empty when none matches well.
 
     Ties go to the earlier category in the catalogue, so the order is stable.
@@ -65,12 +75,18 @@ def suggest_categories(session: Session, text: str, limit: int = 3) -> list[Cate
     if not normalized.strip():
         return []
     text_bigrams = _bigrams(normalized)
-    # One query for all ~120 sub-categories; scoring them in memory takes well under a millisecond.
-    subs = session.scalars(select(Category).where(Category.parent_id.is_not(None))).all()
-    ranked: list[tuple[float, int, str, Category]] = []
-    for category in subs:
-        points = _score(normalized, text_bigrams, category.name, category.keywords)
+    # One query for all ~120 sub-categories, as plain rows: this runs for every description a
+    # resident sends, and building ORM objects for them cost more than the query and the scoring.
+    subs = session.execute(
+        select(Category.code, Category.name, Category.keywords, Category.sort_order).where(
+            Category.parent_id.is_not(None)
+        )
+    ).all()
+    ranked: list[tuple[float, int, str, Suggestion]] = []
+    for row in subs:
+        suggestion = Suggestion(*row)
+        points = _score(normalized, text_bigrams, suggestion.name, suggestion.keywords)
         if points >= MIN_SCORE:
-            ranked.append((-points, category.sort_order, category.code, category))
+            ranked.append((-points, suggestion.sort_order, suggestion.code, suggestion))
     ranked.sort(key=lambda entry: entry[:3])
     return [entry[3] for entry in ranked[:limit]]

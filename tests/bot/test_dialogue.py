@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core import case_loop
 from core.codes import make_code
@@ -329,3 +329,48 @@ def test_a_template_delivery_receipt_updates_the_notification(wechat, db, settin
     with db.session() as s:
         note = s.scalar(select(Notification))
         assert note.delivery_status == "failed:user block" and note.status.value == "failed"
+
+
+@pytest.fixture
+def statements(db):
+    """Every SQL statement the app sends while the test runs."""
+    seen: list[tuple[int, str]] = []  # (connection, statement)
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((id(conn.connection.dbapi_connection), statement))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_help_and_the_menu_s_fixed_answers_need_no_database(wechat, db, statements):
+    assert "随手拍 · 共治" in reply_text(wechat.text(ME, "帮助"))
+    assert "随手拍 · 共治" in reply_text(wechat.text(ME, "？"))
+    assert reply_text(wechat.text(ME, "上报")).startswith("请拍照发送问题现场")
+    assert "随手拍 · 共治" in reply_text(wechat.event(ME, "CLICK", EventKey="HELP"))
+    assert statements == []
+    assert count(db, Resident) == 0  # nothing was stored for them either
+
+
+def test_only_draft_changes_skip_waiting_for_the_disk(wechat, db, catalogue, statements):
+    """A photo, a place or a sentence may commit without a disk flush; a submission never does."""
+
+    def relaxed() -> bool:
+        # Whether the message's own transaction went without the flush; a case number is taken
+        # on a connection of its own, which may (see core/numbering.py).
+        numbering = {conn for conn, statement in statements if "case_number_counters" in statement}
+        relaxing = {conn for conn, statement in statements if "synchronous_commit" in statement}
+        statements.clear()
+        return bool(relaxing - numbering)
+
+    for send in (
+        lambda: wechat.image(ME, "m-1"),
+        lambda: wechat.location(ME, 31.8, 117.3, "方兴大道"),
+        lambda: wechat.text(ME, "小区东门的路灯不亮了"),
+    ):
+        send()
+        assert relaxed() == (db.engine.dialect.name == "postgresql")
+    submit(wechat, ME)
+    assert not relaxed()
+    assert count(db, Case) == 1
