@@ -9,7 +9,7 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 from core.context import AppContext
-from core.db import UnitOfWork
+from core.db import UnitOfWork, commit_without_waiting
 from core.models import ReportDraft, Resident
 from core.services import drafts
 from core.services.intake import ReportInput
@@ -103,7 +103,10 @@ class Dialogue:
             reply = handler(turn, message)
             drafts.save(conversation, turn.report, key, reply or "")
             if turn.draft_only:
-                drafts.commit_without_waiting(uow.session)
+                # A database crash right now would cost the resident this photo or sentence, which
+                # they would see missing before submitting; a disk flush per message would cap the
+                # chat's rate. A submission, a rating or a binding always waits for the flush.
+                commit_without_waiting(uow.session)
             uow.commit()
             return reply
 

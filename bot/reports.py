@@ -128,12 +128,11 @@ def start_at_checkpoint(turn: Turn, scanned: Scanned) -> str:
 def submit(turn: Turn, message: Any) -> str:
     """「提交」: the draft becomes a case in this transaction, and the draft is emptied with it."""
     intake_key = f"wx:{message.id}"
-    existing = turn.session.scalar(select(Case).where(Case.intake_key == intake_key))
-    if existing is not None:
-        return texts.submitted(existing)
     report = turn.report
     if report.is_empty():
-        return texts.NOTHING_TO_SUBMIT
+        # WeChat's late retry of a 提交 that made its case finds the draft emptied by it.
+        existing = turn.session.scalar(select(Case).where(Case.intake_key == intake_key))
+        return texts.submitted(existing) if existing is not None else texts.NOTHING_TO_SUBMIT
     resident = turn.resident
     if report.lat is None and report.checkpoint_code is None and resident.last_lat is not None:
         recent = resident.last_located_at and resident.last_located_at > utcnow() - RECENT_POSITION

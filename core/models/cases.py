@@ -29,6 +29,8 @@ class Case(Timestamped, Base):
     __table_args__ = (
         Index("ix_cases_status_grid", "status", "grid_id"),
         Index("ix_cases_created_at", "created_at"),
+        # An area's cases of a period (the figures below the district): one range per grid.
+        Index("ix_cases_grid_created", "grid_id", "created_at"),
         # The queues "mine" (a person's dispatched cases by deadline) and "overdue" (dispatched, by
         # deadline): both find their first page in the index, however many cases a person ever had.
         Index("ix_cases_assignee_status_deadline", "assignee_id", "status", "deadline_at"),
@@ -47,7 +49,7 @@ class Case(Timestamped, Base):
     lng: Mapped[float | None]
     coord_system: Mapped[CoordSystem | None] = mapped_column(str_enum(CoordSystem, 8))
     location_label: Mapped[str | None] = mapped_column(String(256))
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))  # indexed by ix_cases_grid_created
     checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"), index=True)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     reporter_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -57,8 +59,7 @@ class Case(Timestamped, Base):
     # The unguessable key of the public tracking page /t/<token>.
     tracking_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, 16))
-    # Indexed by ix_cases_assignee_status_deadline, which leads with it.
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # see ix_cases_assignee_…
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     deadline_at: Mapped[datetime | None]

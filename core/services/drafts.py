@@ -6,7 +6,7 @@ import copy
 from dataclasses import asdict
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import insert_or_ignore
@@ -38,18 +38,6 @@ def lock_draft(session: Session, resident: Resident, ttl_seconds: int) -> Report
     if draft.updated_at < utcnow() - timedelta(seconds=ttl_seconds):
         clear(draft)
     return draft
-
-
-def commit_without_waiting(session: Session) -> None:
-    """Let this transaction's commit return before PostgreSQL has flushed it to disk.
-
-    For changes to a draft only: if the database server crashed in the next fraction of a second
-    the resident's last photo or sentence would be missing from the draft, and they would see so
-    before submitting. A disk flush per chat message is what limits the chat's rate otherwise.
-    Never for a submission, a rating or anything the resident is told is done.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def report_of(draft: ReportDraft) -> ReportInput:

@@ -91,8 +91,17 @@ def _cohort(session: Session, area_path: str | None, start: datetime, end: datet
     # A plain range on the bare column, so an index on created_at can serve it.
     query = query.where(Case.created_at >= _aware(start, tz), Case.created_at < _aware(end, tz))
     if area_path is not None:
-        query = query.join(Grid, Grid.id == Case.grid_id).where(Grid.path.startswith(area_path, autoescape=True))
+        query = query.where(Case.grid_id.in_(_grid_ids_under(session, area_path)))
     return query
+
+
+def _grid_ids_under(session: Session, area_path: str) -> list[int]:
+    """The ids of the grids under `area_path`, read first from the small grids table.
+
+    Given as a list, the area and the period together select a range of ix_cases_grid_created per
+    grid: the cases of the area's period, not those of the whole district's period joined to grids.
+    """
+    return list(session.scalars(select(Grid.id).where(Grid.path.startswith(area_path, autoescape=True))))
 
 
 def _aggregate(session: Session, cohort: Select[Any], group: ColumnElement[Any] | None) -> dict[Any, Figures]:
@@ -202,6 +211,8 @@ def figures_by_grid(
     if pairs:
         under = _grid_child(pairs)
         cohort = _cohort(session, None, start, end, tz).join(under, under.c.grid_id == Case.grid_id)
+        if area_path is not None:
+            cohort = cohort.where(Case.grid_id.in_([grid_id for grid_id, _ in pairs]))  # see _grid_ids_under
         found = _aggregate(session, cohort, under.c.child_id)
     children = sorted(children, key=lambda c: c.code)
     return [(c.code, c.name, found.get(c.id) or _empty()) for c in children]
