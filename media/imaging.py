@@ -105,8 +105,16 @@ def _jpeg(image: Image.Image) -> bytes:
 
 def process_photo(data: bytes) -> ProcessedImage:
     """The stored form of an uploaded or fetched photo; raises ImageRejected for anything else."""
-    image = _clean_rgb(_open_verified(data)[0])
-    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    image = _open_verified(data)[0]
+    if image.mode in ("RGB", "L"):
+        # Photos: scale first, so turning upright and copying out the pixels handle a 2048-pixel
+        # image rather than a 12-megapixel one. The bound is square, so the turn cannot change it.
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        image = _clean_rgb(image)
+    else:
+        # Palette and transparent images are flattened first: Pillow scales palettes without smoothing.
+        image = _clean_rgb(image)
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     return ProcessedImage(jpeg=_jpeg(image), thumbnail=_jpeg(thumb), width=image.width, height=image.height)
