@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint bench bench-setup bench-callback bench-signs bench-photos clean
+.PHONY: run test lint bench bench-setup bench-callback bench-upload bench-photos bench-notify bench-signs bench-scale bench-soak clean
 
 $(BIN)/python:
 	scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -34,7 +34,8 @@ lint: $(VENV)/.installed-dev
 # Benchmarks (issue 8): each prints ratios against a baseline measured in the same run and adds a
 # row to bench/RESULTS.md. They need PostgreSQL and Redis on loopback, as the tests do; the HTTP
 # ones need Debian's wrk, which bench-setup installs (as root) with WeRoBot for the baseline bot.
-bench: bench-callback bench-signs bench-photos
+# `make bench` runs the six benchmarks (about 25 minutes on 2 cores); the soak is its own 10 minutes.
+bench: bench-callback bench-upload bench-photos bench-notify bench-signs bench-scale
 
 $(VENV)/.installed-bench: bench/requirements.txt requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -r bench/requirements.txt
@@ -46,11 +47,23 @@ bench-setup: $(VENV)/.installed-bench
 bench-callback: bench-setup
 	$(BIN)/python bench/callback.py
 
-bench-signs: $(VENV)/.installed-dev
-	$(BIN)/python bench/signs.py
+bench-upload: bench-setup
+	$(BIN)/python bench/upload.py
 
 bench-photos: $(VENV)/.installed-dev
 	$(BIN)/python bench/photos.py
+
+bench-notify: $(VENV)/.installed-dev
+	$(BIN)/python bench/notify.py
+
+bench-signs: $(VENV)/.installed-dev
+	$(BIN)/python bench/signs.py
+
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python bench/scale.py
+
+bench-soak: bench-setup
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
