@@ -36,7 +36,7 @@ each). The sizes grow in one database (10k → 100k → 1M, VACUUM ANALYZE after
 `core.services.queues.queue()` in-process with a fresh Session per call (page 1, and page 20 where
 marked), and GET /console/figures through the Flask app (test client, signed in through the console's
 form) for the district center and a community station, over the last 30 days and the last 365 days.
-p50/p95 of R repetitions; "× 10k" is the p95 over the same measurement's p95 at the smallest size.
+p50/p95 of R repetitions taken in turns; "× 10k" is the p95 over the same measurement's p95 at the smallest size.
 Target: flat or logarithmic (1M ≤ ~3× 10k); where not, the plan (EXPLAIN (ANALYZE, BUFFERS), trimmed)
 is in the file named in the last column.
 
