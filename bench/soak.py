@@ -29,6 +29,7 @@ import csv
 import hashlib
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -97,6 +98,7 @@ WX_RESIDENTS = 1000  # per wrk thread; a resident's photo, location, text and æ
 MEDIA_IDS = 8
 SCAN_PAGES = 40
 CONNECTIONS = 4
+CYCLE = 16  # requests in one cycle of LUA_SOAK's STEPS
 OFFICIAL_ACCOUNT = ("wxsoak", "soak-secret")  # app id and secret, as the fake WeChat API knows them
 MINI_PROGRAM = ("wxsoak-mini", "soak-mini-secret")
 
@@ -212,7 +214,7 @@ class Soak:
         self.totals = Load(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         self.staff_errors = 0
         self.staff_token = ""
-        self.accepted: set[str] = set()
+        self.cycles = 0  # request cycles begun so far, an upper bound for any one wrk thread
 
     # --- setting up ---------------------------------------------------------------------------
 
@@ -269,12 +271,13 @@ class Soak:
 
     def lua(self, slice_no: int, scan_paths: list[str]) -> str:
         """The slice's wrk script: a callback signature fresh for this slice (WeChat's replay window is
-        5 minutes), MsgIds and request ids unique to it."""
+        5 minutes), MsgIds and request ids unique to it, and residents carrying on from where the last
+        slice left off (so each mini-program resident reports a few times per 10 minutes, not every slice)."""
         delay_ms = max(0, int(self.args.connections * 1000 / self.args.rate))
         constants = lua_constants(
             QUERY=lua_string(signed_query(int(time.time()))),
             BASE=str((slice_no + 1) * 10**10),
-            CYCLE0=str(slice_no * 1000),
+            CYCLE0=str(self.cycles),
             DELAY_MS=str(delay_ms),
             WX_RESIDENTS=str(WX_RESIDENTS),
             MEDIA_IDS=str(MEDIA_IDS),
@@ -310,6 +313,8 @@ class Soak:
                 print(f"accepting {number}: {answer.status_code} {answer.text[:200]}", flush=True)
 
     def add(self, load: Load) -> None:
+        """Count a slice's load into the totals; the next slice's residents begin after this one's."""
+        self.cycles += load.requests // CYCLE + 1
         t = self.totals
         self.totals = Load(
             t.requests + load.requests,
@@ -447,6 +452,8 @@ def main() -> None:
     trial = os.environ.get("BENCH_RESULTS")
     parser.add_argument("--csv", type=Path, default=Path(trial).with_suffix(".soak.csv") if trial else CSV_PATH)
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the servers, workers and scratch database are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     samples: list[Sample] = []
     with (
         tempfile.TemporaryDirectory() as work,
@@ -465,8 +472,8 @@ def main() -> None:
             started = time.monotonic()
             deadline = started + args.minutes * 60
             slice_no = 0
-            while time.monotonic() < deadline:
-                seconds = max(1, min(args.slice, round(deadline - time.monotonic())))
+            while (left := round(deadline - time.monotonic())) >= min(5, args.slice):
+                seconds = min(args.slice, left)  # a remainder under 5 s is dropped, not run as a tiny slice
                 load = run_wrk(soak.base_url, soak.lua(slice_no, scan_paths), args.connections, seconds, args.threads)
                 soak.add(load)
                 soak.accept_new_cases()

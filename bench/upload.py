@@ -22,6 +22,7 @@ a line to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -168,6 +169,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--residents", type=int, default=0, help="residents signing reports (default: plenty)")
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the servers, workers and scratch database are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Far more residents than the service can take reports in a run: each is used a few times at most.
     residents = args.residents or max(2000, args.seconds * 300)
     stride = residents // args.threads
