@@ -146,6 +146,8 @@ def seed(database: Database, settings, ready_per_thread: int, threads: int) -> i
         "lng": LNG,
         "coord_system": "gcj02",
         "location_label": "幸福路 18 号",
+        "category_code": "0506",  # 路灯不亮, as the chat suggests for this description
+        "suggested_codes": ["0506"],
     }
     made = 0
     for thread in range(threads):

@@ -1,4 +1,4 @@
-"""`python -m worker`: an rq worker on every queue, with rq's scheduler, the outbox poller and the deadline cron."""
+"""`python -m worker`: rq workers on every queue, with rq's scheduler, the outbox poller and the deadline cron."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ import logging
 import multiprocessing
 import sys
 
-from rq import Worker
-
 from core.errors import ConfigError
 from core.settings import Settings
-from worker import runtime
 from worker.jobs.deadlines import schedule_forever
+from worker.lanes import FORKED_QUEUES, IN_PROCESS_QUEUES, work
 from worker.relay import poll_forever
-from worker.routes import QUEUES, preload_jobs
-from worker.wiring import runtime_from_settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker", description="共治 background worker")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
-    parser.add_argument("--name", help="worker name (default: rq's)")
+    parser.add_argument("--name", help="worker name (default: rq's); the forking worker adds -media")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -32,33 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
         return 2
-    poller = multiprocessing.get_context("spawn").Process(
-        target=poll_forever, args=(settings,), name="outbox-poller", daemon=True
-    )
+    spawn = multiprocessing.get_context("spawn")
+    poller = spawn.Process(target=poll_forever, args=(settings,), name="outbox-poller", daemon=True)
     poller.start()
     # rq's cron scheduler, enqueuing the deadline sweep; kept to one sweep per interval across workers.
-    cron = multiprocessing.get_context("spawn").Process(
-        target=schedule_forever, args=(settings,), name="deadline-cron", daemon=True
-    )
+    cron = spawn.Process(target=schedule_forever, args=(settings,), name="deadline-cron", daemon=True)
     cron.start()
-    rt = runtime_from_settings(settings)
-    runtime.install(rt)
-    # rq forks a work horse per job: what the parent has imported, each horse gets for free.
-    preload_jobs()
-    rt.prepare_for_forks()
+    forked_name = f"{args.name}-media" if args.name else None
+    forking = spawn.Process(
+        target=work, args=(settings, FORKED_QUEUES, forked_name, args.burst, True), name="media-worker"
+    )
+    forking.start()
     try:
-        worker = Worker(
-            list(QUEUES),
-            connection=rt.redis,
-            name=args.name,
-            # A job whose worker died is retried once its heartbeat lapses and maintenance notices it.
-            maintenance_interval=settings.worker_maintenance_seconds,
-        )
-        worker.work(burst=args.burst, with_scheduler=True)
+        work(settings, IN_PROCESS_QUEUES, args.name, args.burst, forked=False)
+        if args.burst:
+            forking.join()
     finally:
-        for helper in (poller, cron):
-            helper.terminate()
-            helper.join(5)
+        for helper in (forking, poller, cron):
+            if helper.is_alive():
+                helper.terminate()  # SIGTERM: rq's warm shutdown lets a running job finish
+            helper.join(15)
     return 0
 
 

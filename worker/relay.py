@@ -17,7 +17,6 @@ from worker.routes import job_id, route_for
 log = logging.getLogger(__name__)
 
 BATCH = 200
-JOB_TIMEOUT = 120  # seconds; a job that hangs longer is killed and retried
 FAILURE_TTL = 30 * 24 * 3600  # keep dead jobs a month, for staff to see
 
 
@@ -41,7 +40,7 @@ def relay_pending(database: Database, redis: Any, settings: Settings, limit: int
                     kwargs=row.payload,
                     job_id=job_id(row),
                     retry=retry,
-                    timeout=JOB_TIMEOUT,
+                    timeout=route.timeout,
                     failure_ttl=FAILURE_TTL,
                     description=f"{row.topic} {row.payload}",
                 )

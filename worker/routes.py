@@ -13,11 +13,15 @@ from core.models import OutboxMessage
 class Route:
     queue: str
     job: str  # dotted path, so that rq and the embedded runner find the same function
+    # Seconds before rq kills a run and retries it. rq also takes a job run inside the worker
+    # (worker/lanes.py) for abandoned only this long plus a minute after its worker died, so those
+    # jobs, whose calls time out within seconds, get a short one; a photo's decoding may take long.
+    timeout: int = 60
 
 
 ROUTES: dict[str, Route] = {
-    outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo"),
-    outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment"),
+    outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo", timeout=120),
+    outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment", timeout=120),
     outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
     outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.tell_assigned"),
     outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.tell_deadline_warning"),
