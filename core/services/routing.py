@@ -25,7 +25,8 @@ from core.settings import Settings
 
 OUTSIDE_EVERY_GRID = "不在任何网格内，转区网格中心处理"
 DUPLICATE_RADIUS_M = 50.0
-# The bounding box is a little larger than the circle, so rounding never loses a case on its edge.
+# The nearest few are enough for staff to check; a storm's hundred reports of one tree need not be listed.
+DUPLICATE_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def grid_index(session: Session) -> GridIndex:
 def _possible_duplicates(session: Session, case: Case, at: Point) -> list[str]:
     """Numbers of other open cases of the same category within DUPLICATE_RADIUS_M of `at`, nearest first."""
     assert case.category is not None
-    near = nearby_open_cases(session, at, category_code=case.category.code, radius_m=DUPLICATE_RADIUS_M)
+    near = nearby_open_cases(
+        session, at, category_code=case.category.code, radius_m=DUPLICATE_RADIUS_M, limit=DUPLICATE_LIMIT
+    )
     return [item.case.number for item in near if item.case.id != case.id]
 
 
