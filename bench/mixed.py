@@ -12,12 +12,10 @@ from itsdangerous import URLSafeTimedSerializer
 from PIL import Image, ImageChops
 from sqlalchemy import insert
 
-from bench.harness import rss_mb
 from core.db import Database
 from core.models import Resident
 from core.settings import Settings
 from tests.images import photo_with_exif
-from tests.processes import _children
 from web.api.auth import SALT
 
 PHOTO_SIDES = (4032, 3024)  # a 12-megapixel phone camera
@@ -80,21 +78,6 @@ def mint_tokens(database: Database, settings: Settings, count: int, prefix: str)
         s.commit()
     signer = URLSafeTimedSerializer(settings.secret_key, salt=SALT)
     return [signer.dumps({"rid": rid}) for rid in ids]
-
-
-def tree(pid: int) -> list[int]:
-    """`pid` and all its descendants."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        pending.extend(_children(current))
-    return found
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB."""
-    return sum(rss_mb(member) for member in tree(pid))
 
 
 def files_under(folder: str | Path) -> list[str]:

@@ -82,19 +82,6 @@ LIFECYCLE: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
-class CountingFake(FakeWeChatAPI):
-    """The fake WeChat API, plus a count of the calls to one path that copies nothing.
-
-    The fake serves from threads of this very process: polling `calls()` (a copy of every call)
-    while it works would take the interpreter from the server being measured.
-    """
-
-    def count(self, path: str) -> int:
-        """How many calls to `path` arrived so far."""
-        with self._lock:
-            return sum(1 for row in self._state.calls if row["path"] == path)
-
-
 # --- the scene: residents, cases, staff, moves ---------------------------------------------
 
 
@@ -166,7 +153,7 @@ def wait_for_idle_workers(redis: Any, workers: int) -> None:
     time.sleep(3)  # the outbox poller and the cron are processes of their own, spawned beside each worker
 
 
-def run_pipeline(settings: Settings, fake: CountingFake, moves: int, workers: int, logs: Path) -> dict[str, Any]:
+def run_pipeline(settings: Settings, fake: FakeWeChatAPI, moves: int, workers: int, logs: Path) -> dict[str, Any]:
     """Seed, start the workers, commit the moves and time until every message is sent; returns figures."""
     database = Database(settings.database_url)
     redis = redis_for(settings)
@@ -228,7 +215,7 @@ def run_pipeline(settings: Settings, fake: CountingFake, moves: int, workers: in
     return figures
 
 
-def check(database: Database, fake: CountingFake, moves: int) -> dict[str, Any]:
+def check(database: Database, fake: FakeWeChatAPI, moves: int) -> dict[str, Any]:
     """Compare what the fake received with what each resident should have got; returns the counts."""
     with database.session() as s:
         expected = Counter(
@@ -292,7 +279,7 @@ def _plain_sender(base_url: str, app_id: str, secret: str, bodies: list[dict[str
             raise RuntimeError(f"the fake refused a plain send: {reply}")
 
 
-def run_baseline(settings: Settings, fake: CountingFake, bodies: list[dict[str, Any]], workers: int) -> float:
+def run_baseline(settings: Settings, fake: FakeWeChatAPI, bodies: list[dict[str, Any]], workers: int) -> float:
     """Seconds for `workers` plain processes to POST `bodies` (split evenly) to the fake."""
     context = multiprocessing.get_context("spawn")  # this process runs the fake's threads: no fork
     ready, go = context.Barrier(workers + 1), context.Event()
@@ -333,7 +320,7 @@ def main() -> None:
     redis_lib.Redis.from_url(REDIS_URL).flushdb()  # no jobs or workers left over from another run
     with tempfile.TemporaryDirectory() as media_dir, scratch_database("gongzhi_bench_notify") as url:
         settings = production_settings(url, media_dir, wechat_status_templates=((("default", TEMPLATE_ID),)))
-        fake = CountingFake(settings.wechat_app_id, settings.wechat_app_secret).start()
+        fake = FakeWeChatAPI(settings.wechat_app_id, settings.wechat_app_secret).start()
         try:
             settings = settings.replace(wechat_api_base=fake.base_url)
             logs = args.logs or Path(media_dir) / "logs"

@@ -18,26 +18,24 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))  # run as a script from anywhere: the packages live one level up
 
+import redis  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench.harness import REDIS_URL, machine, now, scratch_database  # noqa: E402
 from bench.results import record  # noqa: E402
 from core import outbox  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.glossary import CaseSource, PhotoStatus  # noqa: E402
-from core.migrations import upgrade_database  # noqa: E402
 from core.models import Case, Photo  # noqa: E402
 from core.numbering import next_case_number  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -46,8 +44,6 @@ from tests.fakes.wechat_api import FakeWeChatAPI  # noqa: E402
 from tests.images import photo_with_exif  # noqa: E402
 from tests.processes import WorkerProcess, wait_until  # noqa: E402
 
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 INTRO = """
 N phone photos (4000 × 3000 JPEG, EXIF rotation and GPS) through W real worker processes (media API
 fetch, verify, 2048 px, rotate, strip, 320 px thumbnail, store, mark ready) against the same
@@ -82,15 +78,7 @@ def run_baseline(photos: list[bytes], workers: int) -> float:
 
 
 def run_pipeline(photos: list[bytes], workers: int, media_dir: str) -> float:
-    name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    fake = FakeWeChatAPI().start()
-    started: list[WorkerProcess] = []
-    try:
-        upgrade_database(url)
+    with scratch_database() as url, FakeWeChatAPI() as fake:
         settings = Settings(
             database_url=url,
             redis_url=REDIS_URL,
@@ -99,48 +87,47 @@ def run_pipeline(photos: list[bytes], workers: int, media_dir: str) -> float:
             relay_poll_seconds=0.2,
             secret_key="bench",
         )
-        import redis
-
         redis.Redis.from_url(REDIS_URL).flushdb()
         for n, data in enumerate(photos):
             fake.add_media(f"bench-{n}", data, "image/jpeg")
         logs = Path(media_dir) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         started = [WorkerProcess(settings, logs / f"worker-{n}.log", name="bench") for n in range(workers)]
-        time.sleep(6)  # let each worker start and go idle, so start-up is not timed
-        database = Database(url)
-        with database.session() as s:
-            case = Case(number=next_case_number(s, settings.tz), source=CaseSource.WECHAT, description="bench")
-            s.add(case)
-            s.flush()
-            rows = [Photo(case_id=case.id, wechat_media_id=f"bench-{n}") for n in range(len(photos))]
-            s.add_all(rows)
-            s.flush()
-            for photo in rows:
-                outbox.add(s, outbox.PHOTO_FETCH, {"photo_id": photo.id})
-            s.commit()
-        start = time.perf_counter()  # the workers' pollers relay the committed rows from here
+        try:
+            time.sleep(6)  # let each worker start and go idle, so start-up is not timed
+            return time_photos(Database(url), settings, len(photos), logs)
+        finally:
+            for worker in started:
+                worker.stop()
 
-        def ready() -> bool:
-            with database.session() as s:
-                left = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == PhotoStatus.PENDING))
-                return left == 0
 
-        wait_until(ready, timeout=600, interval=0.05, what="every photo to be processed")
-        elapsed = time.perf_counter() - start
+def time_photos(database: Database, settings: Settings, count: int, logs: Path) -> float:
+    """Seconds from committing `count` photo rows until the idle workers have made every one ready."""
+    with database.session() as s:
+        case = Case(number=next_case_number(s, settings.tz), source=CaseSource.WECHAT, description="bench")
+        s.add(case)
+        s.flush()
+        rows = [Photo(case_id=case.id, wechat_media_id=f"bench-{n}") for n in range(count)]
+        s.add_all(rows)
+        s.flush()
+        for photo in rows:
+            outbox.add(s, outbox.PHOTO_FETCH, {"photo_id": photo.id})
+        s.commit()
+    start = time.perf_counter()  # the workers' pollers relay the committed rows from here
+
+    def ready() -> bool:
         with database.session() as s:
-            failed = s.scalar(select(func.count()).select_from(Photo).where(Photo.status != PhotoStatus.READY))
-        if failed:
-            raise SystemExit(f"{failed} photos failed; see {logs}")
-        database.dispose()
-        return elapsed
-    finally:
-        for worker in started:
-            worker.stop()
-        fake.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            left = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == PhotoStatus.PENDING))
+            return left == 0
+
+    wait_until(ready, timeout=600, interval=0.05, what="every photo to be processed")
+    elapsed = time.perf_counter() - start
+    with database.session() as s:
+        failed = s.scalar(select(func.count()).select_from(Photo).where(Photo.status != PhotoStatus.READY))
+    database.dispose()
+    if failed:
+        raise SystemExit(f"{failed} photos failed; see {logs}")
+    return elapsed
 
 
 def main() -> None:
@@ -154,9 +141,8 @@ def main() -> None:
         pipeline = run_pipeline(photos, args.workers, media_dir)
     baseline = run_baseline(photos, args.workers)
     ratio = (args.photos / pipeline) / (args.photos / baseline)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     line = (
-        f"| {datetime.now():%Y-%m-%d %H:%M} | {machine} | {args.photos} | {args.workers} | {pipeline:.2f} s | "
+        f"| {now()} | {machine()} | {args.photos} | {args.workers} | {pipeline:.2f} s | "
         f"{args.photos / pipeline:.2f} | {baseline:.2f} s | {args.photos / baseline:.2f} | {ratio:.2f} |\n"
     )
     print(

@@ -64,7 +64,6 @@ from bench.mixed import (
     LUA_MULTIPART,
     SUB_CATEGORY,
     lua_constants,
-    tree,
 )
 from bench.results import record
 from core.db import Database
@@ -74,7 +73,7 @@ from core.services.checkpoints import public_code
 from core.services.demo import DEMO_PASSWORD, DISTRICT_BOX, load_demo
 from tests.fakes.wechat_api import FakeWeChatAPI
 from tests.images import photo_with_exif
-from tests.processes import WorkerProcess, wait_until
+from tests.processes import WorkerProcess, process_tree, wait_until
 from worker.routes import QUEUES
 
 SECTION = "## Soak (`bench/soak.py`)"
@@ -260,7 +259,7 @@ class Soak:
         """Wait for the workers to be up and idle, then note their long-lived processes (worker, rq's
         scheduler, outbox poller, cron): rq forks a work horse per job, which lives for that job only."""
         time.sleep(5)
-        self.steady = [set(tree(worker.process.pid)) for worker in self.workers]
+        self.steady = [set(process_tree(worker.process.pid)) for worker in self.workers]
 
     @property
     def base_url(self) -> str:
@@ -352,7 +351,7 @@ class Soak:
             backlog = count(OutboxMessage, OutboxMessage.relayed_at.is_(None))
         failed_jobs = sum(FailedJobRegistry(queue=Queue(name, connection=self.redis)).count for name in QUEUES)
         each = [
-            sum(rss_mb(pid) for pid in tree(w.process.pid) if pid in steady)
+            sum(rss_mb(pid) for pid in process_tree(w.process.pid) if pid in steady)
             for w, steady in zip(self.workers, self.steady, strict=True)
         ]
         t = self.totals

@@ -112,12 +112,12 @@ class Dialogue:
 
     @staticmethod
     def _fixed_reply(message: BaseMessage) -> str | None:
-        from bot import commands, texts
+        from bot import commands, events
 
         if message.type == "text":
             return commands.fixed_reply(clean(message.content))
         if message.type == "event" and getattr(message, "event", "") == "click":
-            return {"HELP": texts.HELP, "REPORT": texts.REPORT_HOWTO}.get(getattr(message, "key", ""))
+            return events.FIXED_CLICKS.get(getattr(message, "key", ""))
         return None
 
     def _delivery_receipt(self, message: Any) -> None:

@@ -83,13 +83,13 @@ def on_location(turn: Turn, message: Any) -> None:
     return None  # WeChat expects nothing but `success` for this report
 
 
+# Menu buttons whose answer is the same for everyone: bot/dialogue.py answers them without a turn.
+FIXED_CLICKS = {"HELP": texts.HELP, "REPORT": texts.REPORT_HOWTO}
+
+
 def on_click(turn: Turn, message: Any) -> str | None:
-    if message.key == "REPORT":
-        return texts.REPORT_HOWTO
     if message.key == "MY_CASES":
         return texts.case_list(resident_cases.my_cases(turn.session, turn.resident, limit=5), turn.settings.tz)
-    if message.key == "HELP":
-        return texts.HELP
     return None
 
 

@@ -85,14 +85,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL `pid` and all its descendants (Linux /proc), children first found, all at once."""
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (Linux /proc)."""
     pending, tree = [pid], []
     while pending:
         current = pending.pop()
         tree.append(current)
         pending.extend(_children(current))
-    for member in tree:
+    return tree
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and all its descendants, all at once."""
+    for member in process_tree(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(member, signal.SIGKILL)
 

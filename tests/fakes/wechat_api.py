@@ -257,6 +257,11 @@ class FakeWeChatAPI:
             rows = [dict(row) for row in self._state.calls if path is None or row["path"] == path]
         return [Call.from_dict(row) for row in rows]
 
+    def count(self, path: str) -> int:
+        """How many calls to `path` arrived so far; copies nothing, so it is cheap to poll."""
+        with self._lock:
+            return sum(1 for row in self._state.calls if row["path"] == path)
+
     def reset(self) -> None:
         """Forget recorded calls and all failure injection (media, codes and tokens stay)."""
         with self._lock:
