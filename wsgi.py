@@ -7,8 +7,7 @@ from functools import cache
 
 from flask import Flask
 
-from bot.cli import create_cli as wechat_cli
-from bot.views import create_blueprint as wechat_blueprint
+from bot import views as wechat_views
 from core.context import AppContext
 from core.errors import ConfigError
 from core.settings import REAL_WECHAT_API_BASE, Settings
@@ -27,8 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         raise SystemExit(f"共治 cannot start: {exc.message}") from None
     context = build_context(settings)
     app = create_web_app(context)
-    app.register_blueprint(wechat_blueprint(context))
-    app.cli.add_command(wechat_cli(context))
+    wechat_views.init_app(app)
     app.cli.add_command(qr_cli(context, wechat_qr_url=wechat_qr_url(context)))
     return app
 

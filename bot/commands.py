@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from bot import reports, texts
+from bot.turn import Handler, Turn
 from core.errors import GongzhiError
 from core.services import patrol, resident_cases
+from core.services.intake import ReportInput
 from core.services.suggest import suggest_categories
 from core.text import clean
-
-if TYPE_CHECKING:
-    from bot.dialogue import Turn
 
 SUBMIT = {"提交", "确认提交", "提交上报"}
 CANCEL = {"取消", "重新开始", "取消上报"}
@@ -52,7 +51,7 @@ def on_text(turn: Turn, message: Any) -> str:
         return reports.submit(turn, message)
     if text in CANCEL:
         turn.draft_only = True
-        turn.report = type(turn.report)()
+        turn.report = ReportInput()
         return texts.CANCELLED
     if reply := fixed_reply(text):
         return reply
@@ -102,3 +101,6 @@ def _case_command(turn: Turn, text: str) -> str | None:
     except GongzhiError as exc:
         return exc.message
     return None
+
+
+HANDLERS: dict[str, Handler] = {"text": on_text}

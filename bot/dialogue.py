@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from wechatpy.messages import BaseMessage
 
+from bot import commands, events, reports
+from bot.turn import Handler, Turn
 from core.context import AppContext
-from core.db import UnitOfWork, commit_without_waiting
-from core.models import ReportDraft, Resident
+from core.db import commit_without_waiting
 from core.services import drafts
-from core.services.intake import ReportInput
 from core.services.notifications import record_delivery
 from core.services.residents import resident_for_openid
-from core.settings import Settings
 from core.text import clean
 
-
-@dataclass
-class Turn:
-    """What a handler works with: the unit of work, the resident, and their draft report (a copy)."""
-
-    uow: UnitOfWork
-    settings: Settings
-    redis: Any
-    resident: Resident
-    conversation: ReportDraft
-    report: ReportInput
-    # Set by handlers that changed nothing but the draft, whose commit need not wait for the disk.
-    draft_only: bool = False
-
-    @property
-    def session(self):  # type: ignore[no-untyped-def]
-        return self.uow.session
-
-
-Handler = Callable[[Turn, Any], "str | None"]
+# Each message type's handler; events have their own table, by event.
+HANDLERS: dict[str, Handler] = {**commands.HANDLERS, **reports.HANDLERS}
 
 
 def message_key(message: BaseMessage) -> str:
@@ -58,25 +37,14 @@ class Dialogue:
     """
 
     def __init__(self, context: AppContext) -> None:
-        from bot import commands, events, reports
-
         self.context = context
         self.ttl = context.settings.draft_ttl_seconds
-        self.handlers: dict[str, Handler] = {
-            "text": commands.on_text,
-            "image": reports.on_image,
-            "location": reports.on_location,
-            "voice": reports.on_voice,
-            "video": reports.on_video,
-            "shortvideo": reports.on_video,
-            "link": reports.on_link,
-        }
-        self.event_handlers: dict[str, Handler] = events.HANDLERS
 
-    def _handler_for(self, message: BaseMessage) -> Handler | None:
+    @staticmethod
+    def _handler_for(message: BaseMessage) -> Handler | None:
         if message.type == "event":
-            return self.event_handlers.get(getattr(message, "event", ""))
-        return self.handlers.get(message.type)
+            return events.HANDLERS.get(getattr(message, "event", ""))
+        return HANDLERS.get(message.type)
 
     def answer(self, message: BaseMessage) -> str | None:
         """The reply text for `message`; None means acknowledge with `success`."""
@@ -101,6 +69,9 @@ class Dialogue:
                 uow, self.context.settings, self.context.redis, resident, conversation, drafts.report_of(conversation)
             )
             reply = handler(turn, message)
+            if turn.submitted:
+                # The draft became a case: its photos and its remembered replies go with it.
+                drafts.clear(conversation)
             drafts.save(conversation, turn.report, key, reply or "")
             if turn.draft_only:
                 # A database crash right now would cost the resident this photo or sentence, which
@@ -112,8 +83,6 @@ class Dialogue:
 
     @staticmethod
     def _fixed_reply(message: BaseMessage) -> str | None:
-        from bot import commands, events
-
         if message.type == "text":
             return commands.fixed_reply(clean(message.content))
         if message.type == "event" and getattr(message, "event", "") == "click":

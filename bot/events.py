@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import reports, texts
+from bot.turn import Handler, Turn
 from core.geo import Point
 from core.glossary import CoordSystem
 from core.models.base import utcnow
 from core.services import patrol, resident_cases
 from core.services.assignees import record_position
 from core.services.checkpoints import Scanned, resolve_scene, resolve_url
-
-if TYPE_CHECKING:
-    from bot.dialogue import Turn
 
 CHECKED_IN = "已签到：{name}（{time}）。如需上报问题，请直接拍照发送。"
 
@@ -102,7 +100,7 @@ def on_scancode_waitmsg(turn: Turn, message: Any) -> str:
     return at_checkpoint(turn, message, resolve_url(turn.session, turn.settings, scanned))
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "subscribe": on_subscribe,
     "subscribe_scan": on_subscribe_scan,
     "scan": on_scan,

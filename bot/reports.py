@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from bot import texts
+from bot.turn import Handler, Turn
 from core.codes import Verdict
 from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
 from core.models import Case, Category
 from core.models.base import utcnow
-from core.services import drafts
 from core.services.checkpoints import Scanned
-from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
+from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, submit_report
 from core.services.suggest import suggest_categories
 from core.text import clean
-
-if TYPE_CHECKING:
-    from bot.dialogue import Turn
 
 # A LOCATION event this recent stands in for a location message the resident did not send.
 RECENT_POSITION = timedelta(minutes=30)
@@ -154,6 +151,15 @@ def submit(turn: Turn, message: Any) -> str:
         )
     except InvalidInput as exc:
         return f"还不能提交：{exc.message}"
-    turn.report = ReportInput()
-    drafts.clear(turn.conversation)
+    turn.start_over()
     return texts.submitted(case)
+
+
+HANDLERS: dict[str, Handler] = {
+    "image": on_image,
+    "location": on_location,
+    "voice": on_voice,
+    "video": on_video,
+    "shortvideo": on_video,
+    "link": on_link,
+}
