@@ -18,6 +18,8 @@ from core.settings import Settings
 from tests.backends import PG_ADMIN_URL, REDIS_HOST, REDIS_PORT, detect
 from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
 
+pytest_plugins = ["tests.support.process_leaks"]
+
 BACKENDS = detect()
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 

@@ -47,6 +47,9 @@ class WorkerProcess:
             env=settings_env(settings),
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so that stopping it reaches the poller, the cron process and any
+            # work horse too, even those whose parent is already gone.
+            start_new_session=True,
         )
 
     def log(self) -> str:
@@ -60,15 +63,16 @@ class WorkerProcess:
         self._log.close()
 
     def stop(self) -> None:
+        """rq's warm shutdown, then SIGKILL for whatever of its process group is still there."""
         if self._log.closed:
             return
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # rq's warm shutdown
-            try:
+            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         self._log.close()
 
 

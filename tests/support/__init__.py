@@ -1,0 +1,1 @@
+"""What the tests share: fixtures' helpers, fakes' clients, builders and the run's own checks."""
