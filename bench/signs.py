@@ -130,7 +130,7 @@ def main() -> None:
             f" | {pdf_mb:.0f} MB | {main_rss:.0f} / {worker_rss:.0f} MB |\n"
         )
         record(SECTION, INTRO, line)
-        print(f"recorded in {RESULTS.relative_to(PROJECT_ROOT)}")
+        print(f"recorded in {RESULTS}")
 
 
 if __name__ == "__main__":

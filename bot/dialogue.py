@@ -49,7 +49,8 @@ class Dialogue:
     def answer(self, message: BaseMessage) -> str | None:
         """The reply text for `message`; None means acknowledge with `success`."""
         if message.type == "event" and getattr(message, "event", "") == "templatesendjobfinish":
-            return self._delivery_receipt(message)
+            self._record_delivery(message)
+            return None
         fixed = self._fixed_reply(message)
         if fixed is not None:
             # The same words for everyone whatever their draft holds, and answering twice changes
@@ -89,9 +90,8 @@ class Dialogue:
             return events.FIXED_CLICKS.get(getattr(message, "key", ""))
         return None
 
-    def _delivery_receipt(self, message: Any) -> None:
+    def _record_delivery(self, message: Any) -> None:
         # WeChat says whether a template message arrived; recording it twice changes nothing.
         with self.context.uow() as uow:
             record_delivery(uow.session, str(message.id), message.status or "")
             uow.commit()
-        return None

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from core.models import Case, Checkpoint
 from core.services.intake import ReportInput
+from core.services.resident_cases import TimelineEntry
 from core.services.suggest import Suggestion
 
 HELP = (
@@ -81,10 +82,10 @@ def case_list(cases: Sequence[Case], tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def timeline(case: Case, entries: Sequence[object], tz: ZoneInfo) -> str:
+def timeline(case: Case, entries: Sequence[TimelineEntry], tz: ZoneInfo) -> str:
     what = case.category.name if case.category else "随手拍"
     lines = [f"案件 {case.number}（{what}）当前状态：{case.status.label}"]
     for entry in entries:
-        text = f" {entry.text}" if getattr(entry, "text", "") else ""
-        lines.append(f"{_time(entry.at, tz)} {entry.status_label}{text}")  # type: ignore[attr-defined]
+        text = f" {entry.text}" if entry.text else ""
+        lines.append(f"{_time(entry.at, tz)} {entry.status_label}{text}")
     return "\n".join(lines)

@@ -169,4 +169,4 @@ class Settings:
         """A copy with some settings changed (tests and the worker use it)."""
         current = {f.name: getattr(self, f.name) for f in fields(self)}
         current.update(changes)
-        return Settings(**current)  # type: ignore[arg-type]
+        return Settings(**current)

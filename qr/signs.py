@@ -161,11 +161,26 @@ def fit_text(
     return _Block(tuple(lines), font, round((ascent + descent) * LINE_SPACING))
 
 
-def _draw_block(draw: ImageDraw.ImageDraw, block: _Block, top: int, fill: tuple[int, int, int], **kwargs: int) -> int:
+def _draw_block(
+    draw: ImageDraw.ImageDraw,
+    block: _Block,
+    top: int,
+    fill: tuple[int, int, int],
+    stroke_width: int = 0,
+    stroke_fill: tuple[int, int, int] | None = None,
+) -> int:
     """Draw `block` centred from `top`; returns the y just below it."""
     for i, line in enumerate(block.lines):
         # Anchor "ma": x is the middle, y the ascender line, so every line of a size sits alike.
-        draw.text((WIDTH // 2, top + i * block.line_height), line, font=block.font, fill=fill, anchor="ma", **kwargs)
+        draw.text(
+            (WIDTH // 2, top + i * block.line_height),
+            line,
+            font=block.font,
+            fill=fill,
+            anchor="ma",
+            stroke_width=stroke_width,
+            stroke_fill=stroke_fill,
+        )
     return top + block.height
 
 

@@ -83,7 +83,7 @@ class _TransactionLock(Lock):
     Lua unless lupa is installed; a transaction does the same compare-and-delete everywhere.
     """
 
-    def do_release(self, expected_token: bytes) -> None:
+    def do_release(self, expected_token: bytes) -> None:  # type: ignore[override]  # redis-py's stub says str; tokens are bytes
         with self.redis.pipeline() as pipe:
             try:
                 pipe.watch(self.name)
@@ -175,6 +175,8 @@ class GongzhiWeChatClient(WeChatClient):
     - A token error (40001/40014/42001) refreshes once through the lock and re-sends once.
     - Failures to get any answer raise WeChatTransportError, a WeChatClientException.
     """
+
+    _http: requests.Session
 
     def __init__(
         self,
@@ -369,7 +371,7 @@ class GongzhiWeChatClient(WeChatClient):
         params["access_token"] = self._refresh_token_locked(stale_token=params.get("access_token"))
         marker = _RESENT_WITH_FRESH_TOKEN.set(True)
         try:
-            return self._request(method=method, url_or_endpoint=url, result_processor=result_processor, **kwargs)
+            return self._request(method or "GET", url or "", result_processor=result_processor, **kwargs)
         finally:
             _RESENT_WITH_FRESH_TOKEN.reset(marker)
 

@@ -37,7 +37,8 @@ def budget(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """The budget lines with their totals computed, and the sum; refused for a line that makes no sense."""
     if len(lines) > MAX_LINES:
         raise InvalidInput(f"预算最多 {MAX_LINES} 项")
-    computed = []
+    computed: list[dict[str, Any]] = []
+    total = 0
     for number, line in enumerate(lines, start=1):
         item = clean(str(line.get("item", "")), 64)
         quantity, price = line.get("quantity"), line.get("unit_price_fen")
@@ -46,7 +47,8 @@ def budget(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
         if not isinstance(quantity, int) or not isinstance(price, int) or quantity <= 0 or price < 0:
             raise InvalidInput(f"预算第 {number} 项：数量须为正整数，单价须为不小于 0 的整数（分）")
         computed.append({"item": item, "quantity": quantity, "unit_price_fen": price, "total_fen": quantity * price})
-    return computed, sum(line["total_fen"] for line in computed)
+        total += quantity * price
+    return computed, total
 
 
 def _team(members: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -62,12 +62,14 @@ class SourceBalance:
 
 def balances(session: Session, application: GrantApplication) -> list[SourceBalance]:
     """Per funding source: what the grant gets from it, what has been paid, what is still due."""
-    paid = dict(
+    paid: dict[int, int] = dict(
         session.execute(
             select(GrantDisbursement.source_id, func.sum(GrantDisbursement.amount_fen))
             .where(GrantDisbursement.application_id == application.id)
             .group_by(GrantDisbursement.source_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [
         SourceBalance(

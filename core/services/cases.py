@@ -98,7 +98,7 @@ def _center_above(session: Session, case: Case, tier: Tier) -> StaffUser | None:
 def _tier(params: dict[str, Any], default: Tier | None) -> Tier:
     raw = params.get("tier") or (default.value if default else None)
     try:
-        return Tier(raw)
+        return Tier(str(raw))
     except ValueError:
         raise InvalidInput("tier 必须是 community、street 或 district") from None
 

@@ -124,7 +124,7 @@ def import_checkpoints(session: Session, path: str | Path) -> ImportResult:
     for row in rows:
         row_problems = [row.broken] if row.broken else []
         fields = None if row.broken else check_fields(row, row_problems)
-        code = None if row.broken else normalized_grid_code(row.grid_code)
+        code = "" if row.broken else normalized_grid_code(row.grid_code)
         grid = check_grid(grids, code, row_problems) if code else None
         if fields and fields.label in seen:
             row_problems.append(f"编号 {fields.label} 与{seen[fields.label]}重复")
@@ -212,7 +212,7 @@ def point_in_geometry(lng: float, lat: float, geometry: dict[str, Any]) -> bool 
     Ray casting with the even-odd rule over every ring of a polygon, so a hole toggles back out.
     Points exactly on an edge may fall either way, which is fine for a warning.
     """
-    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates") or []
     try:
         if kind == "Polygon":
             return _in_polygon(lng, lat, coordinates)

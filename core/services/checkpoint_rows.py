@@ -98,11 +98,11 @@ def _text(value: Any, what: str, problems: list[str]) -> str | None:
     if not isinstance(value, str):
         problems.append(f"{what}应为文字")
         return None
-    value = value.strip()
-    if _CONTROL.search(value):
+    text: str = value.strip()
+    if _CONTROL.search(text):
         problems.append(f"{what}含有制表符、换行等控制字符")
         return None
-    return value
+    return text
 
 
 def _number(value: Any) -> float | None:

@@ -75,9 +75,9 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _minutes(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     """Minutes from `earlier` to `later`, NULL when either is NULL."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(extract("epoch", later - earlier), Float) / 60.0
+        return cast(extract("epoch", later - earlier), Float[float]) / 60.0
     # SQLite keeps UTC text; julianday gives days. Rounding to the millisecond drops float noise.
-    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3) / 60.0
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3, type_=Float[float]()) / 60.0
 
 
 def _aware(moment: datetime, tz: tzinfo) -> datetime:

@@ -6,14 +6,14 @@ import logging
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.models import Case, Resident, SubscribeConsent, case_followers
 
 log = logging.getLogger(__name__)
 
 
-def _by(session: Session, column: object, value: str | None) -> Resident | None:
+def _by(session: Session, column: InstrumentedAttribute[str | None], value: str | None) -> Resident | None:
     if not value:
         return None
     return session.scalar(select(Resident).where(column == value).with_for_update())

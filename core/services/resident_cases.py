@@ -140,7 +140,7 @@ def _resident_text(event: CaseEvent) -> str:
         return f"与案件 {original} 为同一问题，请关注该案件进展" if original else ""
     if event.action == "escalate":
         try:
-            return f"已上报至{Tier(data.get('tier')).label}"
+            return f"已上报至{Tier(str(data.get('tier'))).label}"
         except ValueError:
             return ""
     # Every other note may name staff or hold internal remarks, so it never reaches a resident.

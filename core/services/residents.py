@@ -23,4 +23,5 @@ def resident_for_openid(session: Session, openid: str) -> Resident:
         .on_conflict_do_update(index_elements=[Resident.openid], set_={"last_message_at": now})
         .returning(Resident)
     )
-    return session.scalars(statement, execution_options={"populate_existing": True}).one()
+    resident: Resident = session.scalars(statement, execution_options={"populate_existing": True}).one()
+    return resident

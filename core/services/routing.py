@@ -151,7 +151,8 @@ def route_case(session: Session, case: Case, settings: Settings) -> RoutingResul
     if case.checkpoint_id is not None:
         checkpoint = case.checkpoint or session.get(Checkpoint, case.checkpoint_id)
         assert checkpoint is not None
-        grid_id, via = checkpoint.grid_id, "checkpoint"
+        grid_id: int | None = checkpoint.grid_id
+        via = "checkpoint"
     else:
         grid_id = grid_index(session).locate(at) if at is not None else None
         via = "point" if grid_id is not None else "outside"
