@@ -15,6 +15,7 @@ from qr.cli import create_cli as qr_cli
 from web import create_app as create_web_app
 from worker.wiring import build_context
 from wxclient.official import GongzhiWeChatClient, make_wechat_client
+from wxclient.redact import install_log_redaction
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     except ConfigError as exc:
         # A sentence, not a traceback: whoever starts the service needs the names, nothing else.
         raise SystemExit(f"共治 cannot start: {exc.message}") from None
+    install_log_redaction(settings.secret_values())
     context = build_context(settings)
     app = create_web_app(context)
     wechat_views.init_app(app)

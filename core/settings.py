@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,17 +68,17 @@ class Settings:
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'instance' / 'gongzhi.sqlite3'}"
     redis_url: str | None = None
-    secret_key: str = "dev-only-not-secret"
+    secret_key: str = field(default="dev-only-not-secret", repr=False)
     public_base_url: str = "http://127.0.0.1:5000"
     media_dir: str = str(PROJECT_ROOT / "instance" / "media")
     timezone: str = "Asia/Shanghai"
-    wechat_token: str = "gongzhi-dev-token"
+    wechat_token: str = field(default="gongzhi-dev-token", repr=False)
     wechat_app_id: str = "wx-dev-app-id"
-    wechat_app_secret: str = "wx-dev-app-secret"
+    wechat_app_secret: str = field(default="wx-dev-app-secret", repr=False)
     # The mini-program (小程序): its own app id and secret, for sign-in and subscribe messages.
     wechat_mini_app_id: str = "wx-dev-mini-app-id"
-    wechat_mini_app_secret: str = "wx-dev-mini-app-secret"
-    wechat_encoding_aes_key: str | None = None
+    wechat_mini_app_secret: str = field(default="wx-dev-mini-app-secret", repr=False)
+    wechat_encoding_aes_key: str | None = field(default=None, repr=False)
     wechat_api_base: str = REAL_WECHAT_API_BASE
     wechat_replay_window_seconds: int = 300
     wechat_timeout_seconds: float = 5.0
@@ -100,7 +100,7 @@ class Settings:
     worker_maintenance_seconds: int = 60
     # A district's own governance platform: accepted cases are pushed there, its moves come back.
     platform_url: str | None = None
-    platform_secret: str | None = None
+    platform_secret: str | None = field(default=None, repr=False)
     platform_timeout_seconds: float = 10.0
     # Console sign-in: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
     login_max_failures: int = 5
@@ -108,6 +108,11 @@ class Settings:
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values no log line, job record, page or error body may hold (fields kept out of repr)."""
+        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
+        return tuple(v for v in values if isinstance(v, str) and v)
 
     @property
     def has_wechat_credentials(self) -> bool:

@@ -19,6 +19,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from core.settings import REAL_WECHAT_API_BASE, Settings
+from wxclient.redact import redact, register_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,9 @@ class WeChatTransportError(WeChatClientException):
         request: Any = None,
         response: Any = None,
     ) -> None:
-        super().__init__(errcode=None, errmsg=errmsg, request=request, response=response)
+        super().__init__(errcode=None, errmsg=redact(errmsg), request=request, response=response)
         self.method = method.upper()
-        self.url = url
+        self.url = redact(url)
         self.may_have_reached_server = may_have_reached_server
 
 
@@ -200,6 +201,7 @@ class GongzhiWeChatClient(WeChatClient):
             timeout=timeout,
             auto_retry=auto_retry,
         )
+        register_secrets([secret])
         self._redis = redis
         self.api_base = api_base if api_base.endswith("/") else f"{api_base}/"
         self._http.close()
@@ -230,12 +232,14 @@ class GongzhiWeChatClient(WeChatClient):
         try:
             return super()._request(method, url, **kwargs)
         except requests.RequestException as exc:
-            raise self._transport_error(method, url, exc) from exc
+            # `from None`: requests' own exception names the whole URL, query string and all, and a
+            # chained exception is printed with every traceback (logs, rq's failed registry).
+            raise self._transport_error(method, url, exc) from None
         except WeChatClientException as exc:
             converted = self._status_error(method, url, exc)
             if converted is exc:
                 raise
-            raise converted from exc
+            raise converted from None
 
     def _transport_error(self, method: str, url: str, exc: requests.RequestException) -> WeChatTransportError:
         return WeChatTransportError(
@@ -267,12 +271,12 @@ class GongzhiWeChatClient(WeChatClient):
         try:
             return super()._fetch_access_token(url, params)
         except requests.RequestException as exc:
-            raise self._transport_error("GET", url, exc) from exc
+            raise self._transport_error("GET", url, exc) from None
         except WeChatClientException as exc:
             converted = self._status_error("GET", url, exc)
             if converted is exc:
                 raise
-            raise converted from exc
+            raise converted from None
 
     # --- the shared token -----------------------------------------------------------------
 
