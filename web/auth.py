@@ -10,14 +10,14 @@ from flask import g, redirect, request, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.models import StaffUser
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error
 
 SALT = "gongzhi.staff-token"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(app_context().settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(current_context().settings.secret_key, salt=SALT)
 
 
 def issue_token(staff: StaffUser) -> str:
@@ -34,7 +34,7 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if not header.startswith("Bearer "):
             return json_error(401, "unauthorized", "缺少令牌：请先通过 /api/v1/staff/token 登录")
         try:
-            data = _serializer().loads(header[7:], max_age=app_context().settings.staff_token_max_age_seconds)
+            data = _serializer().loads(header[7:], max_age=current_context().settings.staff_token_max_age_seconds)
         except SignatureExpired:
             return json_error(401, "token_expired", "令牌已过期，请重新登录")
         except BadSignature:

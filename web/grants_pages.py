@@ -14,7 +14,7 @@ from core.grants import committee, loop, money, progress
 from core.grants.terms import yuan
 from core.models import GrantApplication, GrantFile, GrantRound
 from web import grant_files
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = Blueprint("grants_pages", __name__)
 # Applications whose photos anyone may see: published grants.
@@ -29,11 +29,11 @@ def _yuan(fen: int | None) -> str:
 @blueprint.get("/grants")
 def rounds() -> Any:
     found = db_session().scalars(select(GrantRound).order_by(GrantRound.id.desc()))
-    return render_template("grants/rounds.html", rounds=list(found), tz=app_context().settings.tz)
+    return render_template("grants/rounds.html", rounds=list(found), tz=current_context().settings.tz)
 
 
 def _project(session: Any, application: GrantApplication) -> dict[str, Any]:
-    settings = app_context().settings
+    settings = current_context().settings
     balances = money.balances(session, application)
     reports = [r for r in progress.reports(session, application.id) if r.submitted_at is not None]
     photos = session.scalars(
@@ -85,14 +85,14 @@ def one_round(round_id: int) -> Any:
         reviewing=[(a, committee.supports(session, a.id)) for a in reviewing],
         by_source=[(s, by_source[s.id]) for s in grant_round.sources],
         approved_total=sum(a.approved_fen or 0 for a in funded),
-        tz=app_context().settings.tz,
+        tz=current_context().settings.tz,
     )
 
 
 @blueprint.get("/grants/files/<token>")
 def photo(token: str) -> Any:
     """A grant photo or attachment by signed token (URLs are signed only for those who may see the file)."""
-    settings = app_context().settings
+    settings = current_context().settings
     file_id = grant_files.file_id_of(settings, token) if len(token) <= 512 else None
     file = db_session().get(GrantFile, file_id) if file_id else None
     if file is None:

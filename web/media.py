@@ -14,7 +14,7 @@ from core.glossary import PhotoStatus
 from core.media_urls import URL_MAX_AGE_SECONDS, media_path, media_url  # noqa: F401
 from core.media_urls import serializer as _serializer
 from core.models import Photo
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = Blueprint("media", __name__)
 
@@ -24,7 +24,7 @@ TOKEN_MAX = 512
 @blueprint.get("/media/<token>")
 def photo(token: str) -> Any:
     """The file a signed token names, if it is a ready photo or thumbnail; never an upload."""
-    settings = app_context().settings
+    settings = current_context().settings
     if len(token) > TOKEN_MAX:
         abort(404)
     try:

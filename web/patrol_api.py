@@ -19,7 +19,7 @@ from core.services import patrol
 from core.services.assignees import record_position
 from core.services.checkpoints import FORGED, SCENE_PREFIX, Scanned, resolve_code, resolve_scene, resolve_url
 from web.auth import staff_required
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error
 
 blueprint = Blueprint("patrol_api", __name__, url_prefix="/api/v1/staff")
@@ -46,7 +46,7 @@ def _day(raw: str | None) -> date | None:
 
 def _resolve(session: Session, code: str) -> Scanned:
     """A sign's public code, its full URL, or its official-account scene `cp:<code>`."""
-    settings = app_context().settings
+    settings = current_context().settings
     if "://" in code:
         return resolve_url(session, settings, code)
     if code.startswith(SCENE_PREFIX):
@@ -77,7 +77,7 @@ def check_in():  # type: ignore[no-untyped-def]
     code = body.get("code")
     if not isinstance(code, str) or not code.strip():
         raise InvalidInput("请提供 code：巡查点二维码上的编码或完整网址")
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         scanned = _resolve(uow.session, code.strip())
         if scanned.verdict is Verdict.REPLACED:
             return json_error(410, "sign_replaced", "这个巡查点的二维码已经更换，请扫描现场张贴的新二维码")
@@ -109,7 +109,7 @@ def list_check_ins():  # type: ignore[no-untyped-def]
         grid_code=request.args.get("grid") or None,
         username=request.args.get("staff") or None,
         day=_day(request.args.get("day")),
-        tz=app_context().settings.tz,
+        tz=current_context().settings.tz,
     )
     return {"check_ins": [check_in_json(e.check_in, e.staff) for e in entries]}
 
@@ -117,7 +117,7 @@ def list_check_ins():  # type: ignore[no-untyped-def]
 @blueprint.get("/coverage")
 @staff_required
 def grid_coverage():  # type: ignore[no-untyped-def]
-    tz = app_context().settings.tz
+    tz = current_context().settings.tz
     day = _day(request.args.get("day")) or datetime.now(tz).date()
     rows = patrol.coverage(db_session(), g.staff, day=day, tz=tz, grid_code=request.args.get("grid") or None)
     return {
@@ -139,7 +139,7 @@ def grid_coverage():  # type: ignore[no-untyped-def]
 @staff_required
 def wechat_binding():  # type: ignore[no-untyped-def]
     try:
-        code = patrol.issue_binding_code(app_context().redis, g.staff)
+        code = patrol.issue_binding_code(current_context().redis, g.staff)
     except RedisError:
         return json_error(503, "unavailable", "暂时无法生成绑定码，请稍后再试")
     return {
@@ -160,7 +160,7 @@ def position():  # type: ignore[no-untyped-def]
     where = patrol.parse_position(body.get("lat"), body.get("lng"), body.get("coord_system"))
     if where is None:
         raise InvalidInput("请提供坐标 lat、lng 和坐标系 coord_system")
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         staff = uow.session.get(StaffUser, g.staff.id)
         record_position(staff, Point(*where), on_duty=on_duty)
         uow.commit()

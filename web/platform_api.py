@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import InvalidInput, NotFound
 from core.models import PlatformEvent
 from core.services import platform, platform_events
-from web.context import app_context
+from web.context import current_context
 from web.errors import json_error
 
 blueprint = Blueprint("platform_api", __name__, url_prefix="/platform")
@@ -28,7 +28,7 @@ def _event_json(row: PlatformEvent) -> dict[str, Any]:
 
 @blueprint.post("/events")
 def events() -> Any:
-    settings = app_context().settings
+    settings = current_context().settings
     if not settings.platform_secret:
         return json_error(404, "not_found", "未启用平台对接（PLATFORM_SECRET 未设置）")
     if (request.content_length or 0) > BODY_MAX:
@@ -50,7 +50,7 @@ def events() -> Any:
         body = platform_events.check_body(request.get_json(force=True, silent=True))
     except InvalidInput as invalid:
         return json_error(400, "invalid", invalid.message)
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         try:
             outcome = platform_events.apply_event(uow.session, body)
             uow.commit()

@@ -19,7 +19,7 @@ from core.services.patrol import record_check_in
 from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
 from web.auth import signed_in_staff
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.csrf import check_csrf
 from wxclient.oauth import OAuth, in_wechat
 
@@ -32,7 +32,7 @@ PHONE_CHARS = set("0123456789+- ")
 
 
 def _scanned(code: str) -> Scanned:
-    return resolve_code(db_session(), app_context().settings, code)
+    return resolve_code(db_session(), current_context().settings, code)
 
 
 def _refuse(scanned: Scanned) -> tuple[str, int]:
@@ -43,7 +43,7 @@ def _refuse(scanned: Scanned) -> tuple[str, int]:
 
 def _wechat_sign_in(code: str) -> Any | None:
     """In WeChat, send the resident through snsapi_base once, so that updates reach them there."""
-    settings = app_context().settings
+    settings = current_context().settings
     if not settings.has_wechat_credentials or not in_wechat(request.user_agent.string):
         return None
     if session.get("openid") or session.get("oauth_tried"):
@@ -80,7 +80,7 @@ def sign(code: str) -> Any:
     assert checkpoint is not None
     staff = signed_in_staff()
     if staff is not None and not request.args.get("report"):
-        context = app_context()
+        context = current_context()
         try:
             with context.uow() as uow:
                 check_in = record_check_in(
@@ -100,7 +100,7 @@ def sign(code: str) -> Any:
 @blueprint.get("/wechat/oauth")
 def oauth_return() -> Any:
     """WeChat sends the resident back here with a code; the openid it stands for joins the session."""
-    settings = app_context().settings
+    settings = current_context().settings
     try:
         target = URLSafeSerializer(settings.secret_key, salt="oauth").loads(request.args.get("state", ""))
     except BadSignature:
@@ -146,7 +146,7 @@ def report(code: str) -> Any:
         return _refuse(scanned)
     checkpoint = scanned.checkpoint
     assert checkpoint is not None
-    context = app_context()
+    context = current_context()
     client = request.remote_addr or "unknown"
     if not (
         ratelimit.hit(context.redis, "scan-client", client, **PER_CLIENT)

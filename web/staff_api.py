@@ -16,7 +16,7 @@ from core.services.queues import QueueFilter, queue
 from core.services.staff import SignInRefused, sign_in
 from web import uploads
 from web.auth import issue_token, staff_required
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error
 from web.media import media_url
 
@@ -74,7 +74,7 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
             }
             for e in case.events
         ]
-        settings = app_context().settings
+        settings = current_context().settings
         photos = db_session().scalars(select(Photo).where(Photo.case_id == case.id).order_by(Photo.id)).all()
         data["photos"] = [
             {
@@ -93,8 +93,8 @@ def token():  # type: ignore[no-untyped-def]
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("请提供 username 和 password")
-    settings = app_context().settings
-    with app_context().uow() as uow:
+    settings = current_context().settings
+    with current_context().uow() as uow:
         try:
             staff = sign_in(
                 uow.session,
@@ -109,7 +109,7 @@ def token():  # type: ignore[no-untyped-def]
         uow.commit()
     return {
         "token": issue_token(staff),
-        "expires_in": app_context().settings.staff_token_max_age_seconds,
+        "expires_in": current_context().settings.staff_token_max_age_seconds,
         "staff": {"username": staff.username, "name": staff.display_name, "role": staff.role.value},
     }
 
@@ -188,14 +188,14 @@ def act(number: str):  # type: ignore[no-untyped-def]
     files = [f for f in request.files.getlist("photos") if f.filename]
     if files and action != "handle":
         raise InvalidInput("只有处置（handle）可以附照片")
-    settings = app_context().settings
+    settings = current_context().settings
     try:
         saved = uploads.save_photos(settings.media_dir, files)
     except uploads.UploadRejected as rejected:
         raise InvalidInput(str(rejected)) from None
     params["photos"] = saved.paths
     try:
-        with app_context().uow() as uow:
+        with current_context().uow() as uow:
             staff = uow.session.get(StaffUser, g.staff.id)
             event = case_service.perform(uow.session, staff, number, action, params)
             uow.commit()

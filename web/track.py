@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.models import Case
 from core.services.resident_cases import resident_timeline
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = Blueprint("track", __name__)
 
@@ -28,7 +28,7 @@ def show(token: str) -> Any:
         case=case,
         place=place,
         timeline=resident_timeline(case),
-        tz=app_context().settings.tz,
+        tz=current_context().settings.tz,
         submitted=bool(request.args.get("submitted")),
         link=url_for("track.show", token=token, _external=True),
     )

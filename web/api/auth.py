@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.models import Resident
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error
 
 # Not the staff tokens' salt: a staff token is no resident token, nor the other way round.
@@ -20,7 +20,7 @@ SALT = "gongzhi.resident-token"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(app_context().settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(current_context().settings.secret_key, salt=SALT)
 
 
 def issue_token(resident: Resident) -> str:
@@ -38,7 +38,7 @@ def require_resident(view: Callable[..., Any]) -> Callable[..., Any]:
             return json_error(401, "unauthorized", "缺少令牌：请先通过 /api/v1/session 登录")
         try:
             data = _serializer().loads(
-                header[7:].strip(), max_age=app_context().settings.resident_token_max_age_seconds
+                header[7:].strip(), max_age=current_context().settings.resident_token_max_age_seconds
             )
         except SignatureExpired:
             return json_error(401, "token_expired", "登录已过期，请重新登录")

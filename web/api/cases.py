@@ -23,14 +23,14 @@ from web.api.schemas import (
     NearbySchema,
     ReopenSchema,
 )
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = ApiBlueprint("mini_cases", __name__, url_prefix="/api/v1", description="我的案件与附近的案件")
 
 
 def _detail(session: Any, case: Case, resident: Any) -> dict[str, Any]:
     photos = session.scalars(select(Photo).where(Photo.case_id == case.id, Photo.event_id.is_(None)).order_by(Photo.id))
-    return case_detail(app_context().settings, case, resident, list(photos))
+    return case_detail(current_context().settings, case, resident, list(photos))
 
 
 @blueprint.route("/cases")
@@ -82,7 +82,7 @@ def show(number: str) -> Any:
 @blueprint.errors(404)
 def follow(number: str) -> Any:
     """关注一件尚未办结的案件（同一问题不必重复上报）；重复关注不产生变化。他人已办结的案件 404。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         case, _ = resident_cases.follow(uow.session, resident, number)
         uow.commit()
@@ -96,7 +96,7 @@ def follow(number: str) -> Any:
 @blueprint.errors(403, 404, 409)
 def evaluate(body: dict[str, Any], number: str) -> Any:
     """评价已办结的案件：1–5 分和评语，仅反映人本人、仅一次。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         event = resident_cases.evaluate(uow.session, resident, number, body["rating"], body["comment"])
         uow.commit()
@@ -110,7 +110,7 @@ def evaluate(body: dict[str, Any], number: str) -> Any:
 @blueprint.errors(403, 404, 409)
 def reopen(body: dict[str, Any], number: str) -> Any:
     """没修好：办结后 7 天内退回重新处置（反映人或关注人）。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         event = resident_cases.reopen(uow.session, resident, number, body["reason"])
         uow.commit()

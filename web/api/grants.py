@@ -29,7 +29,7 @@ from web.api.grant_schemas import (
     SupportAnswerSchema,
     WithdrawSchema,
 )
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import validation_error
 from web.uploads import UploadRejected
 
@@ -79,7 +79,7 @@ def _input(body: dict[str, Any], resident: Resident) -> ApplicationInput:
 
 
 def _detail(session: Any, application: GrantApplication) -> dict[str, Any]:
-    settings = app_context().settings
+    settings = current_context().settings
     events = session.scalars(
         select(GrantEvent).where(GrantEvent.application_id == application.id).order_by(GrantEvent.id)
     )
@@ -195,7 +195,7 @@ def public_list(round_id: str) -> Any:
 def support(application_id: str) -> Any:
     """支持一项公示中的申请：每位居民每项一次，重复支持不再计数。"""
     number = _number(application_id)
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         application = uow.session.get(GrantApplication, number)
         if application is None or application.status == loop.S.DRAFT:
             raise NotFound("申请不存在")
@@ -211,7 +211,7 @@ def support(application_id: str) -> Any:
 @blueprint.errors(404)
 def create(body: dict[str, Any]) -> Any:
     """起草一份申请（草稿）：预算合计由服务器计算，并按单项与类别上限检查。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         grant_round = uow.session.get(GrantRound, body["round_id"])
         if grant_round is None:
             raise NotFound("该期项目不存在")
@@ -255,7 +255,7 @@ def show(application_id: str) -> Any:
 def edit(body: dict[str, Any], application_id: str) -> Any:
     """修改申请：仅草稿，或评审委员会要求补充材料时。"""
     number = _number(application_id)
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         application = apps.own_application(uow.session, resident, number)
         apps.edit(uow.session, application, _input(body, resident))
@@ -264,7 +264,7 @@ def edit(body: dict[str, Any], application_id: str) -> Any:
 
 
 def _move(application_id: int, action: str, note: str = "") -> Any:
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         application = apps.own_application(uow.session, resident, application_id)
         if action == "submit":
@@ -299,7 +299,7 @@ def withdraw(body: dict[str, Any], application_id: str) -> Any:
 def _add_files(application_id: str, field: str, files: list[Any], save: Callable[..., Any]) -> Any:
     """Keep the applicant's files on their own application while it may still be changed."""
     number = _number(application_id)
-    context = app_context()
+    context = current_context()
     with context.uow() as uow:
         application = apps.own_application(uow.session, current_resident(uow.session), number)
         if application.status not in loop.EDITABLE:
@@ -340,7 +340,7 @@ def add_attachments(form: dict[str, Any], application_id: str) -> Any:
 def file_report(form: dict[str, Any], application_id: str) -> Any:
     """提交下一份进度报告（文字与照片；最后一份为结项报告）。"""
     number = _number(application_id)
-    context = app_context()
+    context = current_context()
     with context.uow() as uow:
         resident = current_resident(uow.session)
         application = apps.own_application(uow.session, resident, number)

@@ -11,7 +11,7 @@ from web.api import fields as f
 from web.api.auth import current_resident
 from web.api.base import ApiBlueprint
 from web.api.schemas import PAGE_MAX, PER_PAGE_MAX
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = ApiBlueprint("mini_notices", __name__, url_prefix="/api/v1", description="订阅消息与通知记录")
 
@@ -69,7 +69,7 @@ def _consents(consents: list[Any]) -> dict[str, Any]:
 @blueprint.response(200, ConsentsSchema)
 def subscribe(body: dict[str, Any]) -> Any:
     """记录订阅结果：每个「accept」允许该模板多发送一次进度通知。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         resident = current_resident(uow.session)
         consents = record_consents(uow.session, resident, body["results"])
         uow.commit()

@@ -11,7 +11,7 @@ from core.services.checkpoints import Scanned, public_code, resolve_code, resolv
 from web.api.base import ApiBlueprint
 from web.api.present import position
 from web.api.schemas import CHECKPOINT_MAX, CategoriesSchema, CheckpointQuerySchema, CheckpointSchema
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error
 
 blueprint = ApiBlueprint("mini_places", __name__, url_prefix="/api/v1", description="问题类别与巡查点")
@@ -43,7 +43,7 @@ def _answer(scanned: Scanned) -> Any:
         return json_error(404, "not_found", "无法识别的二维码：不是本平台的巡查点")
     checkpoint = scanned.checkpoint
     return {
-        "code": public_code(app_context().settings, checkpoint),
+        "code": public_code(current_context().settings, checkpoint),
         "name": checkpoint.name,
         "grid": checkpoint.grid.name,
         "position": position(Point(checkpoint.lat, checkpoint.lng, checkpoint.coord_system)),
@@ -55,7 +55,7 @@ def _answer(scanned: Scanned) -> Any:
 @blueprint.errors(404, 410)
 def checkpoint(code: str) -> Any:
     """按公开编码查巡查点。伪造的编码 404，已更换的旧二维码 410。"""
-    scanned = resolve_code(db_session(), app_context().settings, code if len(code) <= CHECKPOINT_MAX else "")
+    scanned = resolve_code(db_session(), current_context().settings, code if len(code) <= CHECKPOINT_MAX else "")
     return _answer(scanned)
 
 
@@ -65,4 +65,4 @@ def checkpoint(code: str) -> Any:
 @blueprint.errors(404, 410)
 def checkpoint_by_url(args: dict[str, Any]) -> Any:
     """按扫码得到的巡查点网址（小程序的 q 参数）查巡查点。伪造的 404，已更换的 410。"""
-    return _answer(resolve_url(db_session(), app_context().settings, args["q"]))
+    return _answer(resolve_url(db_session(), current_context().settings, args["q"]))

@@ -20,7 +20,7 @@ from web import ratelimit, uploads
 from web.api.auth import current_resident
 from web.api.base import ApiBlueprint
 from web.api.schemas import ReportAnswerSchema, ReportSchema
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.errors import json_error, validation_error
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def _answer(settings: Settings, number: str, token: str | None, status: int) -> 
 
 def _checkpoint_label(code: str) -> tuple[str | None, str | None]:
     """(the checkpoint's label, None) for a valid public code, else (None, why not)."""
-    scanned = resolve_code(db_session(), app_context().settings, code)
+    scanned = resolve_code(db_session(), current_context().settings, code)
     if scanned.verdict is Verdict.REPLACED:
         return None, "此二维码已更换，请扫描现场张贴的新二维码"
     if not scanned.valid or scanned.checkpoint is None:
@@ -77,7 +77,7 @@ def report(form: dict[str, Any]) -> Any:
     位置：lat/lng/coord_system；或扫码得到的 checkpoint；都没有时取第一张照片 EXIF 中的 GPS（WGS-84）。
     带 client_request_id 的重复提交返回原案件（200），不会重复立案。校验失败 400，不保存任何内容。
     """
-    context = app_context()
+    context = current_context()
     settings = context.settings
     resident = current_resident()
     request_id = form.get("client_request_id")

@@ -11,7 +11,7 @@ from core.services.resident_auth import resident_for_mini
 from web.api.auth import issue_token
 from web.api.base import ApiBlueprint
 from web.api.schemas import LoginSchema, TokenSchema
-from web.context import app_context
+from web.context import current_context
 from web.errors import json_error
 from wxclient.mini import GongzhiMiniClient, LoginRefused, LoginUnavailable, login, make_mini_client
 
@@ -26,7 +26,7 @@ def mini_client() -> GongzhiMiniClient:
     """The app's mini-program client, made on first use and kept for the app's life."""
     client = current_app.extensions.get(CLIENT_KEY)
     if client is None:
-        context = app_context()
+        context = current_context()
         client = current_app.extensions[CLIENT_KEY] = make_mini_client(context.settings, context.redis)
     return client
 
@@ -48,7 +48,7 @@ def sign_in(body: dict[str, Any]) -> Any:
     except LoginUnavailable as exc:
         log.warning("mini-program sign-in failed: %r", exc.__cause__ or exc)
         return json_error(503, "wechat_unavailable", str(exc))
-    context = app_context()
+    context = current_context()
     with context.uow() as uow:
         resident = resident_for_mini(uow.session, who.openid, who.unionid)
         uow.commit()

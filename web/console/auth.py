@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from core.services.staff import SignInRefused, sign_in
 from web.auth import end_staff_session, start_staff_session
-from web.context import app_context
+from web.context import current_context
 from web.csrf import check_csrf
 
 blueprint = Blueprint("console_auth", __name__, url_prefix="/console")
@@ -27,8 +27,8 @@ def login() -> Any:
     if request.method == "GET":
         return render_template("console/login.html", next=target, error=None)
     check_csrf()
-    settings = app_context().settings
-    with app_context().uow() as uow:
+    settings = current_context().settings
+    with current_context().uow() as uow:
         try:
             staff = sign_in(
                 uow.session,

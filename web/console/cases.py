@@ -17,7 +17,7 @@ from core.services.assignees import suggest_assignees
 from web import uploads
 from web.auth import page_staff_required
 from web.console.maps import case_map_svg
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.csrf import check_csrf
 from web.errors import STATUS
 from web.media import media_path
@@ -29,7 +29,7 @@ FILTERS = ("status", "tier", "grid", "category")
 @blueprint.app_template_filter("local")
 def local_time(value: Any, fmt: str = "%m-%d %H:%M") -> str:
     """A UTC timestamp in the district's time zone, the way staff read times."""
-    return value.astimezone(app_context().settings.tz).strftime(fmt) if value else ""
+    return value.astimezone(current_context().settings.tz).strftime(fmt) if value else ""
 
 
 def _area_grids(staff: StaffUser) -> list[Grid]:
@@ -85,7 +85,7 @@ def _assignee_choices(staff: StaffUser) -> list[StaffUser]:
 
 
 def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> Any:
-    settings = app_context().settings
+    settings = current_context().settings
     session = db_session()
     moves = case_service.available_moves(g.staff, case)
     photos = session.scalars(select(Photo).where(Photo.case_id == case.id).order_by(Photo.id)).all()
@@ -132,7 +132,7 @@ def _form_params() -> dict[str, Any]:
 @page_staff_required
 def act(number: str, action: str) -> Any:
     check_csrf()
-    settings = app_context().settings
+    settings = current_context().settings
     params = _form_params()
     files = [f for f in request.files.getlist("photos") if f.filename] if action == "handle" else []
     try:
@@ -141,7 +141,7 @@ def act(number: str, action: str) -> Any:
         return _case_page(case_service.find_case(db_session(), g.staff, number), error=str(rejected), status=400)
     params["photos"] = saved.paths
     try:
-        with app_context().uow() as uow:
+        with current_context().uow() as uow:
             staff = uow.session.get(StaffUser, g.staff.id)
             event = case_service.perform(uow.session, staff, number, action, params)
             label = case_service.MOVES[action].label

@@ -22,7 +22,7 @@ from web.console.reporting import (
     requested_period,
     this_month,
 )
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = Blueprint("console_figures", __name__, url_prefix="/console")
 NAV = ("console_figures.figures", "统计")
@@ -109,7 +109,7 @@ def _quick_links(area: Area, today: Any) -> list[tuple[str, str]]:
 @page_staff_required
 def figures_page() -> Any:
     """The figures page; with ?format=csv, its table as a CSV download."""
-    session, tz = db_session(), app_context().settings.tz
+    session, tz = db_session(), current_context().settings.tz
     area = requested_area(session, g.staff, request.args.get("area"))
     today = datetime.now(tz).date()
     period: Period = requested_period(request.args, this_month(today))

@@ -17,7 +17,7 @@ from core.models import GrantApplication, GrantEvent, GrantFile, GrantMember, Gr
 from web import grant_files
 from web.auth import page_staff_required
 from web.console import grant_forms
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.csrf import check_csrf
 
 blueprint = Blueprint("console_grants", __name__, url_prefix="/console")
@@ -53,7 +53,7 @@ def _act(success: str, back: str, work: Callable[[Any], None]) -> Any:
     """Run `work` in a unit of work: flash its success, or the domain's reason; back to `back`."""
     check_csrf()
     try:
-        with app_context().uow() as uow:
+        with current_context().uow() as uow:
             work(uow.session)
             uow.commit()
         flash(success, "ok")
@@ -67,7 +67,10 @@ def _act(success: str, back: str, work: Callable[[Any], None]) -> Any:
 def rounds() -> Any:
     session = db_session()
     return render_template(
-        "console/grants/rounds.html", rounds=_visible_rounds(session), manager=_manager(), tz=app_context().settings.tz
+        "console/grants/rounds.html",
+        rounds=_visible_rounds(session),
+        manager=_manager(),
+        tz=current_context().settings.tz,
     )
 
 
@@ -79,7 +82,7 @@ def open_round() -> Any:
     def work(session: Any) -> None:
         staff = session.get(StaffUser, g.staff.id)
         grant_rounds.open_round(
-            session, grant_forms.round_input(request.form.to_dict(), app_context().settings.tz), staff=staff
+            session, grant_forms.round_input(request.form.to_dict(), current_context().settings.tz), staff=staff
         )
 
     return _act("已开启新一期项目", url_for("console_grants.rounds"), work)
@@ -112,7 +115,7 @@ def round_page(round_id: int) -> Any:
         kinds=list(MemberKind),
         manager=_manager(),
         committed=sum(a.approved_fen or 0 for a, *_ in rows),
-        tz=app_context().settings.tz,
+        tz=current_context().settings.tz,
     )
 
 
@@ -187,7 +190,7 @@ def application_page(application_id: int) -> Any:
         select(GrantEvent).where(GrantEvent.application_id == application.id).order_by(GrantEvent.id)
     )
     eligible, scored, average = committee.tally(session, application)
-    settings = app_context().settings
+    settings = current_context().settings
     files = session.scalars(select(GrantFile).where(GrantFile.application_id == application.id).order_by(GrantFile.id))
     return render_template(
         "console/grants/application.html",
@@ -205,7 +208,7 @@ def application_page(application_id: int) -> Any:
         manager=_manager(),
         S=loop.S,
         decidable=application.status in decisions.DECIDABLE,
-        tz=app_context().settings.tz,
+        tz=current_context().settings.tz,
     )
 
 

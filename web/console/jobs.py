@@ -20,7 +20,7 @@ from rq.results import Result
 
 from core.glossary import Role
 from web.auth import page_staff_required
-from web.context import app_context
+from web.context import current_context
 from web.csrf import check_csrf
 from worker.routes import QUEUES
 
@@ -91,7 +91,7 @@ def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
                     traceback=traceback,
                 )
             )
-    oldest = datetime.min.replace(tzinfo=app_context().settings.tz)
+    oldest = datetime.min.replace(tzinfo=current_context().settings.tz)
     return sorted(found, key=lambda j: j.failed_at or oldest, reverse=True), total
 
 
@@ -105,7 +105,7 @@ def _district_center_only() -> None:
 def failed_page() -> Any:
     """The list of failed jobs with a retry button each."""
     _district_center_only()
-    context = app_context()
+    context = current_context()
     if not context.settings.redis_url:
         return render_template("console/jobs.html", embedded=True, jobs=[], total=0, unavailable=False)
     try:
@@ -129,7 +129,7 @@ def retry() -> Any:
     """Put one failed job (form fields queue, job_id) or all of them (all=1) back on their queues."""
     _district_center_only()
     check_csrf()
-    context = app_context()
+    context = current_context()
     if not context.settings.redis_url:
         abort(404)
     try:

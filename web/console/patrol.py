@@ -22,7 +22,7 @@ from web.console.reporting import (
     requested_period,
     this_month,
 )
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 
 blueprint = Blueprint("console_patrol", __name__, url_prefix="/console")
 NAV = ("console_patrol.coverage", "巡查")
@@ -68,7 +68,7 @@ def shade(ratio: float | None) -> str:
 
 def coverage_rows(area: Area, period: Period) -> list[CoverageRow]:
     """Coverage per base grid in `area`, one entry per day of `period` (two small queries a day)."""
-    session, tz = db_session(), app_context().settings.tz
+    session, tz = db_session(), current_context().settings.tz
     per_day = [patrol.coverage(session, g.staff, day=day, tz=tz, grid_code=area.code) for day in period.days()]
     order = [(c.grid_code, c.name) for c in per_day[0]] if per_day else []
     by_grid = [{c.grid_code: c for c in day} for day in per_day]
@@ -93,7 +93,7 @@ def csv_rows(rows: list[CoverageRow], days: list[date]) -> list[list[str]]:
 @page_staff_required
 def coverage_page() -> Any:
     """The coverage table (grids × days); with ?format=csv, the same as a CSV download."""
-    session, tz = db_session(), app_context().settings.tz
+    session, tz = db_session(), current_context().settings.tz
     area = requested_area(session, g.staff, request.args.get("area"))
     today = datetime.now(tz).date()
     period = requested_period(request.args, last_days(today, 7), max_days=MAX_DAYS)

@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotFound
 from core.glossary import Role
 from core.services import platform, platform_events
 from web.auth import page_staff_required
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.csrf import check_csrf
 
 blueprint = Blueprint("console_platform", __name__, url_prefix="/console")
@@ -34,7 +34,7 @@ def _district_center_only() -> None:
 def pushes() -> Any:
     """Pushes failed or still pending, and the platform's events waiting or refused."""
     _district_center_only()
-    settings = app_context().settings
+    settings = current_context().settings
     session = db_session()
     return render_template(
         "console/platform.html",
@@ -53,7 +53,7 @@ def retry(push_id: int) -> Any:
     """Push the case again: a new round of tries, under the same idempotency key."""
     _district_center_only()
     check_csrf()
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         try:
             push = platform.retry_push(uow.session, push_id)
         except NotFound:

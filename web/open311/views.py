@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from core.errors import Forbidden, GongzhiError, NotFound
 from core.models.base import utcnow
 from core.services import api_keys, open311, open311_requests
-from web.context import app_context, db_session
+from web.context import current_context, db_session
 from web.open311 import render
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -42,12 +42,12 @@ def answers_errors(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def _tz() -> ZoneInfo:
-    return app_context().settings.tz
+    return current_context().settings.tz
 
 
 @blueprint.get(f"/discovery.{FMT}")
 def discovery(fmt: str) -> Response:
-    settings = app_context().settings
+    settings = current_context().settings
     changeset = open311.w3c(STARTED, settings.tz)
     body = {
         "changeset": changeset,
@@ -83,7 +83,7 @@ def service_definition(fmt: str, service_code: str) -> Response:
 @blueprint.post(f"/requests.{FMT}")
 @answers_errors
 def post_request(fmt: str) -> Response:
-    context = app_context()
+    context = current_context()
     form = request.form
     with context.uow() as uow:
         key = api_keys.authenticate(uow.session, form.get("api_key") or request.args.get("api_key"))
