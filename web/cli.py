@@ -15,7 +15,6 @@ from core.services.demo import load_demo
 from core.services.staff import create_staff
 from web import checkpoint_cli
 from web.context import current_context
-from web.open311 import cli as open311_cli
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
 staff_cli = AppGroup("staff", help="工作人员账号。")
@@ -97,4 +96,3 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(grid_cli)
     app.cli.add_command(demo)
     checkpoint_cli.init_app(app)
-    open311_cli.init_app(app)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
-from web.open311 import render as open311_render
+from web.public.open311 import render as open311_render
 
 PAGE_TITLES = {
     400: "请求有误",

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from markupsafe import Markup
 
-from web.console import charts
+from web.staff.console import charts
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -73,7 +73,7 @@ def test_a_failed_job_shows_its_error_and_a_retry_puts_it_back_on_its_queue(clie
 
 @real_redis
 def test_retry_all_puts_back_the_failed_jobs_of_every_queue(client, people, redis_client, monkeypatch):
-    monkeypatch.setattr("web.console.jobs.PER_QUEUE", 1)  # the list shows the newest of each queue
+    monkeypatch.setattr("web.staff.console.jobs.PER_QUEUE", 1)  # the list shows the newest of each queue
     ids = {fail(redis_client, "notify", "一号楼"): "notify", fail(redis_client, "media", "二号楼"): "media"}
     time.sleep(1.05)  # rq orders a failed registry by expiry in whole seconds: make this one the newest
     ids[fail(redis_client, "notify", "三号楼")] = "notify"

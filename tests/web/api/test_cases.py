@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus
+from core.media_urls import media_url
 from core.models import Case, Photo, Resident
 from core.models.base import utcnow
 from tests import factories, images
 from tests.web.api.conftest import assert_error
-from web.media import media_url
 
 
 def make_case(db, settings, mini_openid: str | None, status: CaseStatus = CaseStatus.REPORTED, **changes) -> str:

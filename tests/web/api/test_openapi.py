@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.api import OPENAPI_PATH
+from web.residents.api import OPENAPI_PATH
 
 PUBLIC = {
     ("post", "/api/v1/session"),

@@ -19,8 +19,8 @@ from core.glossary import CaseStatus
 from core.models import Resident
 from core.models.base import utcnow
 from tests import factories
-from web.api import OPENAPI_PATH
-from web.api import init_app as init_api
+from web.residents.api import OPENAPI_PATH
+from web.residents.api import init_app as init_api
 
 SEED = 20261121
 MAX_EXAMPLES = 25

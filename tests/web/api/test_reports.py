@@ -174,7 +174,7 @@ def test_reporting_needs_a_resident_token(client, db, api_settings):
 
 
 def test_too_many_reports_are_refused_with_429(client, db, resident_headers, monkeypatch):
-    from web.api import reports
+    from web.residents.api import reports
 
     monkeypatch.setitem(reports.PER_RESIDENT, "limit", 1)
     assert post_report(client, resident_headers).status_code == 201
