@@ -19,6 +19,7 @@ from core.services import api_keys, open311
 from core.services.catalogue import load_catalogue, read_catalogue
 from core.services.checkpoint_admin import add_checkpoint
 from tests import factories
+from web.public.open311 import forms
 
 BASE = "/open311/v2"
 W3C_LOCAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00")
@@ -325,16 +326,17 @@ def test_the_double_post_window_and_key(world, settings):
         key = api_keys.authenticate(s, world.key)
         other, _ = api_keys.create_key(s, "另一个客户端")
         now = utcnow()
-        first, created = open311.submit_request(s, settings, key, form, now=now)
+        posted = forms.read_request(s, form)
+        first, created = open311.submit_request(s, settings, key, posted, now=now)
         assert created
         s.flush()
         # Within the window — also across the boundary of two 10-second windows — the first answers.
         for later in (timedelta(seconds=0.5), timedelta(seconds=9.5)):
-            again, created = open311.submit_request(s, settings, key, form, now=now + later)
+            again, created = open311.submit_request(s, settings, key, posted, now=now + later)
             assert (again.id, created) == (first.id, False)
-        later_case, created = open311.submit_request(s, settings, key, form, now=now + timedelta(seconds=10.5))
+        later_case, created = open311.submit_request(s, settings, key, posted, now=now + timedelta(seconds=10.5))
         assert created and later_case.id != first.id
-        by_other, created = open311.submit_request(s, settings, other, form, now=now)
+        by_other, created = open311.submit_request(s, settings, other, posted, now=now)
         assert created and by_other.id not in (first.id, later_case.id)
         s.rollback()
 

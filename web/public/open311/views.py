@@ -1,4 +1,4 @@
-"""The GeoReport v2 endpoints: check, call core.services.open311, render. Every path ends in .json or .xml."""
+"""The GeoReport v2 endpoints: read the request, call core.services.open311, shape and render (.json or .xml)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask import Blueprint, Response, request
 
 from core.errors import Forbidden, GongzhiError, NotFound
 from core.models.base import utcnow
-from core.services import api_keys, open311, open311_requests
+from core.services import api_keys, open311
 from web.context import current_context, db_session
-from web.public.open311 import render
+from web.public.open311 import forms, render, shapes
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json, xml):fmt>"
@@ -48,14 +48,14 @@ def _tz() -> ZoneInfo:
 @blueprint.get(f"/discovery.{FMT}")
 def discovery(fmt: str) -> Response:
     settings = current_context().settings
-    changeset = open311.w3c(STARTED, settings.tz)
+    changeset = shapes.w3c(STARTED, settings.tz)
     body = {
         "changeset": changeset,
         "contact": CONTACT,
         "key_service": KEY_SERVICE,
         "endpoints": [
             {
-                "specification": open311.SPECIFICATION,
+                "specification": shapes.SPECIFICATION,
                 "url": settings.public_base_url.rstrip("/") + blueprint.url_prefix,
                 "changeset": changeset,
                 "type": "production",
@@ -69,7 +69,7 @@ def discovery(fmt: str) -> Response:
 @blueprint.get(f"/services.{FMT}")
 @answers_errors
 def services(fmt: str) -> Response:
-    entries = [open311.service_entry(category) for category in open311.services(db_session())]
+    entries = [shapes.service_entry(category) for category in open311.services(db_session())]
     return render.respond(fmt, entries, "services", "service")
 
 
@@ -77,7 +77,7 @@ def services(fmt: str) -> Response:
 @answers_errors
 def service_definition(fmt: str, service_code: str) -> Response:
     category = open311.find_service(db_session(), service_code)
-    return render.respond(fmt, open311.service_definition(category), "service_definition")
+    return render.respond(fmt, shapes.service_definition(category), "service_definition")
 
 
 @blueprint.post(f"/requests.{FMT}")
@@ -87,9 +87,10 @@ def post_request(fmt: str) -> Response:
     form = request.form
     with context.uow() as uow:
         key = api_keys.authenticate(uow.session, form.get("api_key") or request.args.get("api_key"))
-        case, _created = open311.submit_request(uow.session, context.settings, key, form.to_dict(flat=False))
+        posted = forms.read_request(uow.session, form.to_dict(flat=False))
+        case, _created = open311.submit_request(uow.session, context.settings, key, posted)
         uow.commit()
-        receipt = open311.receipt(case)
+        receipt = shapes.receipt(case)
     return render.respond(fmt, [receipt], "service_requests", "request")
 
 
@@ -97,20 +98,20 @@ def post_request(fmt: str) -> Response:
 @answers_errors
 def requests(fmt: str) -> Response:
     session, tz = db_session(), _tz()
-    query = open311_requests.parse_query(session, request.args, tz)
-    entries = [open311_requests.request_entry(case, tz) for case in open311_requests.find_requests(session, query)]
+    query = forms.parse_query(session, request.args, tz)
+    entries = [shapes.request_entry(case, tz) for case in open311.find_requests(session, query)]
     return render.respond(fmt, entries, "service_requests", "request")
 
 
 @blueprint.get(f"/requests/<service_request_id>.{FMT}")
 @answers_errors
 def one_request(fmt: str, service_request_id: str) -> Response:
-    case = open311_requests.find_request(db_session(), service_request_id)
-    return render.respond(fmt, [open311_requests.request_entry(case, _tz())], "service_requests", "request")
+    case = open311.find_request(db_session(), service_request_id)
+    return render.respond(fmt, [shapes.request_entry(case, _tz())], "service_requests", "request")
 
 
 @blueprint.get(f"/tokens/<token>.{FMT}")
 @answers_errors
 def token(fmt: str, token: str) -> Response:
-    case = open311_requests.find_token(db_session(), token)
-    return render.respond(fmt, [open311_requests.token_entry(case)], "service_requests", "request")
+    case = open311.find_token(db_session(), token)
+    return render.respond(fmt, [shapes.token_entry(case)], "service_requests", "request")
