@@ -11,7 +11,7 @@ from core.models import Case, Grid, Photo, StaffUser
 from tests import factories
 from tests.console import console_login, csrf_token, table_rows
 from tests.images import photo_with_exif
-from tests.web.test_staff_api import setup_area
+from tests.web.staff.test_staff_api import setup_area
 
 
 def _number(app) -> str:

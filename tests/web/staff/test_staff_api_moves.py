@@ -12,7 +12,7 @@ from core.models import Case, CaseEvent, OutboxMessage, Photo, StaffUser
 from core.models.base import utcnow
 from tests import factories
 from tests.images import photo_with_exif
-from tests.web.test_staff_api import setup_area, token
+from tests.web.staff.test_staff_api import setup_area, token
 
 
 def _dispatched(app, client) -> tuple[str, dict[str, str]]:

@@ -9,7 +9,7 @@ from core.geo import Point, distance_m
 from core.glossary import CaseStatus, CoordSystem
 from core.models import Case, Category
 from tests import factories
-from tests.web.api.conftest import OTHER_SUB_CATEGORY, SUB_CATEGORY, assert_error
+from tests.web.residents.api.conftest import OTHER_SUB_CATEGORY, SUB_CATEGORY, assert_error
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 

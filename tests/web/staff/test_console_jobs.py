@@ -48,7 +48,7 @@ def test_a_failed_job_shows_its_error_and_a_retry_puts_it_back_on_its_queue(clie
     html = page.get_data(as_text=True)
     article = re.search(rf'<article class="job" data-job="{job_id}">.*?</article>', html, re.S)[0]
     assert '<span class="badge">notify</span>' in article
-    assert "tests.web.test_console_jobs.explode" in article
+    assert "tests.web.staff.test_console_jobs.explode" in article
     assert '<p class="error">RuntimeError: 平台接口超时：东门</p>' in article
     assert "&#39;东门&#39;" in article  # the arguments, escaped
     details = re.search(r"<details><summary>完整错误信息</summary><pre>(.*?)</pre></details>", article, re.S)[1]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.glossary import CaseSource, CoordSystem
 from core.models import Case, OutboxMessage, Photo
 from tests import images
-from tests.web.api.conftest import (
+from tests.web.residents.api.conftest import (
     MAJOR_CATEGORY,
     SUB_CATEGORY,
     assert_error,

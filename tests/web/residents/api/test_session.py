@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.models import Case, Resident
 from tests import factories
-from tests.web.api.conftest import assert_error, count
+from tests.web.residents.api.conftest import assert_error, count
 
 CODE2SESSION = "/sns/jscode2session"
 

@@ -13,7 +13,7 @@ from core.media_urls import media_url
 from core.models import Case, Photo, Resident
 from core.models.base import utcnow
 from tests import factories, images
-from tests.web.api.conftest import assert_error
+from tests.web.residents.api.conftest import assert_error
 
 
 def make_case(db, settings, mini_openid: str | None, status: CaseStatus = CaseStatus.REPORTED, **changes) -> str:

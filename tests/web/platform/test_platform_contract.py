@@ -15,7 +15,7 @@ from core.models import Category, Photo
 from core.services import platform
 from core.settings import PROJECT_ROOT
 from tests import factories
-from tests.web.test_platform_events import SECRET, accepted_case, ev, post
+from tests.web.platform.test_platform_events import SECRET, accepted_case, ev, post
 
 DOC = PROJECT_ROOT / "docs" / "platform-api.md"
 BLOCK = re.compile(r"^```json (schema|example)=([\w-]+)\n(.*?)^```", re.S | re.M)

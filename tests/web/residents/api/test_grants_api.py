@@ -12,7 +12,7 @@ from core.grants.terms import GrantStatus
 from core.models import GrantApplication, GrantFile
 from tests import grants_helpers as gh
 from tests import images
-from tests.web.api.conftest import assert_error, resident_id
+from tests.web.residents.api.conftest import assert_error, resident_id
 
 
 @pytest.fixture
