@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from web import errors
     from web.public import grants, home, media
     from web.public.open311 import cli, views
 
@@ -13,4 +14,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(media.blueprint)
     app.register_blueprint(grants.blueprint)
     app.register_blueprint(views.blueprint)
+    errors.shape_errors(app, views.ERROR_SHAPE)
     cli.init_app(app)

@@ -13,6 +13,7 @@ from core.errors import Forbidden, GongzhiError, NotFound
 from core.models.base import utcnow
 from core.services import api_keys, open311
 from web.context import current_context, db_session
+from web.errors import ErrorShape
 from web.public.open311 import forms, render, shapes
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -21,6 +22,21 @@ FMT = "<any(json, xml):fmt>"
 STARTED = utcnow()
 CONTACT = "区网格化服务管理中心（共治）"
 KEY_SERVICE = "提交诉求需要 API 密钥，请向区网格化服务管理中心申请；查询不需要密钥"
+# werkzeug's English defaults, said instead in Chinese to clients of any path under /open311/.
+MESSAGES = {
+    404: "没有这个接口：GeoReport v2 的地址以 .json 或 .xml 结尾，例如 /open311/v2/services.json",
+    405: "这个接口不支持该请求方法",
+    413: "请求太大",
+    500: "服务器内部错误，请稍后再试",
+}
+
+
+def _error(status: int, description: str) -> Response:
+    return render.errors(render.format_of(request.path), status, description)
+
+
+# Open311 clients read every error in the specification's shape, also on a wrong path or method.
+ERROR_SHAPE = ErrorShape("/open311/", _error, MESSAGES)
 
 
 def failure(fmt: str, exc: GongzhiError) -> Response:
