@@ -1,4 +1,4 @@
-"""Schemas of the micro-grant API (web/api/grants.py): requests validated in Chinese, answers documented."""
+"""Schemas of the micro-grant API (web/residents/api/grants.py): requests validated in Chinese, answers documented."""
 
 from __future__ import annotations
 
