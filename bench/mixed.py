@@ -16,7 +16,7 @@ from core.db import Database
 from core.models import Resident
 from core.settings import Settings
 from tests.images import photo_with_exif
-from web.api.auth import SALT
+from web.residents.api.auth import SALT
 
 PHOTO_SIDES = (4032, 3024)  # a 12-megapixel phone camera
 BOUNDARY = "----GongzhiBenchBoundary7MA4YWxkTrZu0gW"
@@ -69,7 +69,7 @@ def phone_photo(min_bytes: int = 1_000_000) -> bytes:
 
 
 def mint_tokens(database: Database, settings: Settings, count: int, prefix: str) -> list[str]:
-    """`count` mini-program residents and a token for each, signed exactly as web.api.auth.issue_token
+    """`count` mini-program residents and a token for each, signed exactly as web.residents.api.auth.issue_token
     signs them (signing in each through /api/v1/session would only time the fake WeChat API)."""
     with database.session() as s:
         ids = s.scalars(

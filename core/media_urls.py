@@ -1,4 +1,4 @@
-"""Signed, expiring URLs of processed photos (/media/<token>, served by web/media.py), for the web and the worker."""
+"""Signed, expiring URLs of processed photos (/media/<token>, served by web/public/media.py), for web and worker."""
 
 from __future__ import annotations
 

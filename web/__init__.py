@@ -1,12 +1,21 @@
-"""The Flask app factory and every HTTP face of 共治 except the WeChat callback (see bot/)."""
+"""The Flask app factory: every HTTP face of 共治 but the WeChat callback (bot/), grouped by who calls.
+
+residents/ (mini-program API, sign pages, tracking), staff/ (staff API, console), public/ (front page,
+photos, grant pages, Open311) and platform/ (the district's platform); the plumbing they share is here.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from core.context import AppContext
+from core.grants.terms import yuan
 
 EXTENSION = "gongzhi"
+
+
+def _yuan(fen: int | None) -> str:
+    return yuan(fen or 0)
 
 
 def create_app(context: AppContext) -> Flask:
@@ -25,26 +34,17 @@ def create_app(context: AppContext) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
-    from web import api, cli, console, csrf, errors, home, media, patrol_api, scan, staff_api, staff_pages, track
-    from web.grants_pages import blueprint as grants_pages_blueprint
-    from web.open311 import views as open311_views
-    from web.platform_api import blueprint as platform_api_blueprint
+    from web import cli, csrf, errors, platform, public, residents, staff
 
     errors.init_app(app)
     csrf.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(home.blueprint)
-    app.register_blueprint(staff_api.blueprint)
-    app.register_blueprint(patrol_api.blueprint)
-    app.register_blueprint(scan.blueprint)
-    app.register_blueprint(track.blueprint)
-    app.register_blueprint(staff_pages.blueprint)
-    console.init_app(app)
-    app.register_blueprint(media.blueprint)
-    app.register_blueprint(grants_pages_blueprint)
-    api.init_app(app)
-    app.register_blueprint(open311_views.blueprint)
-    app.register_blueprint(platform_api_blueprint)
+    # Money is kept in fen; the public grant pages and the console's both show it as 元.
+    app.add_template_filter(_yuan, "yuan")
+    public.init_app(app)
+    residents.init_app(app)
+    staff.init_app(app)
+    platform.init_app(app)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:

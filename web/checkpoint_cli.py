@@ -19,7 +19,7 @@ from core.services.checkpoint_admin import (
     rotate,
 )
 from core.services.checkpoints import public_code, sign_url
-from web.context import app_context
+from web.context import current_context
 
 checkpoint_cli = AppGroup("checkpoint", help="巡查点（二维码标牌）：添加、批量导入、列出、更换二维码。")
 
@@ -34,7 +34,7 @@ def _warn(text: str) -> None:
 
 def _line(checkpoint: Checkpoint) -> str:
     """One checkpoint for `list`: public code, label, name, grid, sign URL — tab-separated."""
-    settings = app_context().settings
+    settings = current_context().settings
     grid = checkpoint.grid
     return "\t".join(
         (
@@ -63,7 +63,7 @@ def _line(checkpoint: Checkpoint) -> str:
 @click.option("--label", help="标牌上印的编号（不填则自动取下一个 CP0001 式编号）")
 def add(name: str, grid_code: str, lat: float, lng: float, coord_system: str, label: str | None) -> None:
     """添加一个巡查点，并打印其二维码地址。"""
-    context = app_context()
+    context = current_context()
     with context.uow() as uow:
         try:
             checkpoint = add_checkpoint(
@@ -95,7 +95,7 @@ def import_(file: Path) -> None:
     FeatureCollection，坐标为 [经度, 纬度]，属性 name、grid、可选 label、可选 coord_system
     （不写则为 wgs84）。
     """
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         try:
             result = import_checkpoints(uow.session, file)
         except GongzhiError as exc:
@@ -110,7 +110,7 @@ def import_(file: Path) -> None:
 @click.option("--grid", "grid_code", help="只列出这个网格（含下级网格）里的巡查点")
 def list_(grid_code: str | None) -> None:
     """列出巡查点，每行一个：公开码、编号、名称、网格、二维码地址（以制表符分隔）。"""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         try:
             checkpoints = list_checkpoints(uow.session, grid_code)
         except GongzhiError as exc:
@@ -125,7 +125,7 @@ def list_(grid_code: str | None) -> None:
 @click.argument("label")
 def rotate_(label: str) -> None:
     """更换巡查点 LABEL 的二维码：旧标牌随即失效（扫码提示已更换），须重新打印张贴。"""
-    context = app_context()
+    context = current_context()
     with context.uow() as uow:
         try:
             checkpoint = rotate(uow.session, label)

@@ -14,8 +14,7 @@ from core.models import Grid
 from core.services.demo import load_demo
 from core.services.staff import create_staff
 from web import checkpoint_cli
-from web.context import app_context
-from web.open311 import cli as open311_cli
+from web.context import current_context
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
 staff_cli = AppGroup("staff", help="工作人员账号。")
@@ -26,7 +25,7 @@ grid_cli = AppGroup("grid", help="网格（区 → 街镇 → 居村 → 基础�
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply the migrations up to REVISION."""
-    url = app_context().settings.database_url
+    url = current_context().settings.database_url
     upgrade_database(url, revision)
     click.echo(f"数据库已升级到 {revision}")
 
@@ -42,7 +41,7 @@ def staff_create(
     username: str, password: str, role: str, grid_code: str | None, display_name: str | None, unit_code: str | None
 ) -> None:
     """Create a staff account."""
-    with app_context().uow() as uow:
+    with current_context().uow() as uow:
         try:
             staff = create_staff(
                 uow.session,
@@ -63,7 +62,7 @@ def staff_create(
 @click.option("--under", "under", help="只列出此网格及其下级（网格代码）")
 def grid_list(under: str | None) -> None:
     """Print one grid a line: code, level, name, parent code (tab-separated), in tree order."""
-    session = app_context().database.session()
+    session = current_context().database.session()
     try:
         query = select(Grid).order_by(Grid.path)
         if under:
@@ -82,7 +81,7 @@ def grid_list(under: str | None) -> None:
 @click.option("--force", is_flag=True, help="也在生产环境加载（演示账号的密码是公开的）")
 def demo(force: bool) -> None:
     """Load the demo district, catalogue and staff accounts (safe to run again)."""
-    context = app_context()
+    context = current_context()
     if context.settings.is_production and not force:
         raise click.ClickException("APP_ENV=production：演示数据带有公开密码的账号，拒绝加载（确需加载请加 --force）")
     with context.uow() as uow:
@@ -97,4 +96,3 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(grid_cli)
     app.cli.add_command(demo)
     checkpoint_cli.init_app(app)
-    open311_cli.init_app(app)

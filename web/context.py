@@ -1,4 +1,4 @@
-"""Access to this app's AppContext and a request-scoped database session."""
+"""The one way a web view reaches this app's AppContext, and its request-scoped database session."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from sqlalchemy.orm import Session
 from core.context import AppContext
 
 
-def app_context() -> AppContext:
+def current_context() -> AppContext:
+    """The AppContext the app factory stored on the app serving this request (or CLI command)."""
     return current_app.extensions["gongzhi"]
 
 
 def db_session() -> Session:
     """The request's session, closed when the request ends (reads; writes use a unit of work)."""
     if "db_session" not in g:
-        g.db_session = app_context().database.session()
+        g.db_session = current_context().database.session()
     return g.db_session

@@ -1,15 +1,16 @@
-"""Error answers: JSON under /api, a short Chinese page elsewhere; never a bare 500 for bad input."""
+"""Error answers: JSON under /api, a face's own shape where it asks (Open311), a short Chinese page elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
-from web.open311 import render as open311_render
 
 PAGE_TITLES = {
     400: "请求有误",
@@ -24,14 +25,28 @@ PAGE_TITLES = {
     503: "服务暂时不可用，请稍后再试",
 }
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
-# Open311 clients read errors in the specification's shape; werkzeug's English defaults are replaced.
-OPEN311_PREFIX = "/open311/"
-OPEN311_MESSAGES = {
-    404: "没有这个接口：GeoReport v2 的地址以 .json 或 .xml 结尾，例如 /open311/v2/services.json",
-    405: "这个接口不支持该请求方法",
-    413: "请求太大",
-    500: "服务器内部错误，请稍后再试",
-}
+SHAPES = "gongzhi.error_shapes"
+
+
+@dataclass(frozen=True)
+class ErrorShape:
+    """A face whose clients read every error under `prefix` in a shape of their own (Open311's array).
+
+    `answer(status, sentence)` writes the error; `messages` replace werkzeug's English defaults.
+    """
+
+    prefix: str
+    answer: Callable[[int, str], Response]
+    messages: Mapping[int, str]
+
+
+def shape_errors(app: Flask, shape: ErrorShape) -> None:
+    """Answer every error under `shape.prefix` in that face's shape, even for a path that matches nothing."""
+    app.extensions.setdefault(SHAPES, []).append(shape)
+
+
+def _shape() -> ErrorShape | None:
+    return next((s for s in current_app.extensions.get(SHAPES, ()) if request.path.startswith(s.prefix)), None)
 
 
 # webargs' own words for a body that is not JSON at all, and the sentence we say instead.
@@ -93,8 +108,9 @@ def init_app(app: Flask) -> None:
         # back whole, so the caller may simply try again. WeChat retries a callback on its own.
         app.logger.warning("database unavailable: %s", exc.orig or exc)
         message = PAGE_TITLES[503]
-        if request.path.startswith(OPEN311_PREFIX):
-            return open311_render.errors(open311_render.format_of(request.path), 503, message)
+        shape = _shape()
+        if shape is not None:
+            return shape.answer(503, message)
         if request.path.startswith("/api/"):
             response, status = json_error(503, "unavailable", message)
         elif request.path.startswith("/wechat"):
@@ -107,16 +123,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(GongzhiError)
     def domain_error(exc: GongzhiError):  # type: ignore[no-untyped-def]
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        if request.path.startswith(OPEN311_PREFIX):
-            return open311_render.errors(open311_render.format_of(request.path), status, exc.message)
+        shape = _shape()
+        if shape is not None:
+            return shape.answer(status, exc.message)
         return json_error(status, exc.code, exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if request.path.startswith(OPEN311_PREFIX):
+        shape = _shape()
+        if shape is not None:
             status = exc.code or 500
-            message = OPEN311_MESSAGES.get(status) or exc.description or exc.name
-            response = open311_render.errors(open311_render.format_of(request.path), status, message)
+            message = shape.messages.get(status) or exc.description or exc.name
+            response = shape.answer(status, message)
             for name, value in exc.get_headers():
                 if name.lower() != "content-type":  # keeps Allow on 405
                     response.headers[name] = value

@@ -1,0 +1,149 @@
+"""A resident's report from the mini-program: photos, place, category; once per client request id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from core.codes import Verdict
+from core.errors import InvalidInput
+from core.glossary import CaseSource, CoordSystem
+from core.models import Case, Category
+from core.services.checkpoints import resolve_code
+from core.services.intake import ReportInput, submit_report
+from core.settings import Settings
+from media.imaging import exif_position
+from web import ratelimit, uploads
+from web.context import current_context, db_session
+from web.errors import json_error, validation_error
+from web.residents.api.auth import current_resident
+from web.residents.api.base import ApiBlueprint
+from web.residents.api.schemas import ReportAnswerSchema, ReportSchema
+
+log = logging.getLogger(__name__)
+blueprint = ApiBlueprint("mini_reports", __name__, url_prefix="/api/v1", description="上报问题")
+
+# A resident reports a few problems at a time, not a flood (repeats of one request are not counted).
+PER_RESIDENT = {"limit": 10, "window_seconds": 600}
+EXIF_LABEL = "照片拍摄位置"
+
+
+def _answer(settings: Settings, number: str, token: str | None, status: int) -> tuple[dict[str, str], int]:
+    return {"number": number, "tracking_url": f"{settings.public_base_url.rstrip('/')}/t/{token}"}, status
+
+
+def _checkpoint_label(code: str) -> tuple[str | None, str | None]:
+    """(the checkpoint's label, None) for a valid public code, else (None, why not)."""
+    scanned = resolve_code(db_session(), current_context().settings, code)
+    if scanned.verdict is Verdict.REPLACED:
+        return None, "此二维码已更换，请扫描现场张贴的新二维码"
+    if not scanned.valid or scanned.checkpoint is None:
+        return None, "巡查点不存在：二维码无法识别"
+    return scanned.checkpoint.code, None
+
+
+def _within_limit(redis: Any, resident_id: int) -> bool:
+    """Whether the resident may report now; with Redis down, yes: a report is taken even then."""
+    try:
+        return ratelimit.hit(redis, "api-report", str(resident_id), **PER_RESIDENT)
+    except RedisError:
+        log.warning("rate limit not checked: Redis is unreachable", exc_info=True)
+        return True
+
+
+def _category_problem(code: str) -> str | None:
+    category = db_session().scalar(select(Category).where(Category.code == code))
+    if category is None:
+        return "问题类别不存在"
+    if category.parent_id is None:
+        return "请选择具体的小类，而不是大类"
+    return None
+
+
+@blueprint.route("/reports", methods=["POST"])
+@blueprint.resident_only
+@blueprint.arguments(ReportSchema, location="multipart")
+@blueprint.response(201, ReportAnswerSchema, description="已立案")
+@blueprint.alt_response(
+    200, schema=ReportAnswerSchema, description="同一 client_request_id 的重复提交：原案件", success=True
+)
+@blueprint.errors(413, 429)
+def report(form: dict[str, Any]) -> Any:
+    """上报问题（multipart/form-data）：照片 1–9 张、位置、类别、描述。
+
+    位置：lat/lng/coord_system；或扫码得到的 checkpoint；都没有时取第一张照片 EXIF 中的 GPS（WGS-84）。
+    带 client_request_id 的重复提交返回原案件（200），不会重复立案。校验失败 400，不保存任何内容。
+    """
+    context = current_context()
+    settings = context.settings
+    resident = current_resident()
+    request_id = form.get("client_request_id")
+    intake_key = f"mp:{resident.id}:{request_id}" if request_id else None
+    if intake_key:
+        found = (
+            db_session().execute(select(Case.number, Case.tracking_token).where(Case.intake_key == intake_key)).first()
+        )
+        if found is not None:
+            return _answer(settings, found.number, found.tracking_token, 200)
+
+    problems: dict[str, str] = {}
+    if problem := _category_problem(form["category"]):
+        problems["category"] = problem
+    checkpoint_label = None
+    if form.get("checkpoint"):
+        checkpoint_label, problem = _checkpoint_label(form["checkpoint"])
+        if problem:
+            problems["checkpoint"] = problem
+    if problems:
+        return validation_error(problems)
+    if not _within_limit(context.redis, resident.id):
+        return json_error(429, "too_many_requests", "上报太频繁，请稍后再试")
+
+    try:
+        saved = uploads.save_photos(settings.media_dir, form["photos"])
+    except uploads.UploadRejected as exc:
+        return validation_error({"photos": str(exc)})
+    report_input = ReportInput(
+        description=form["description"].strip(),
+        category_code=form["category"],
+        checkpoint_code=checkpoint_label,
+        anonymous=form["anonymous"],
+        uploads=saved.paths,
+    )
+    if form.get("lat") is not None:
+        report_input.lat, report_input.lng = form["lat"], form["lng"]
+        report_input.coord_system = CoordSystem(form["coord_system"])
+    elif checkpoint_label is None:
+        place = exif_position(saved.first) if saved.first else None
+        if place is None:
+            uploads.discard(settings.media_dir, saved.paths)
+            return validation_error({"lat": "请提供位置（lat、lng、coord_system），或扫描巡查点二维码上报"})
+        # EXIF GPS is WGS-84; the photo job strips it from the photo before anyone sees it.
+        report_input.lat, report_input.lng = place
+        report_input.coord_system = CoordSystem.WGS84
+        report_input.location_label = EXIF_LABEL
+    try:
+        with context.uow() as uow:
+            case, created = submit_report(
+                uow.session,
+                settings,
+                resident=current_resident(uow.session),
+                report=report_input,
+                source=CaseSource.MINIPROGRAM,
+                intake_key=intake_key,
+            )
+            uow.commit()
+            number, token = case.number, case.tracking_token
+    except InvalidInput as exc:
+        uploads.discard(settings.media_dir, saved.paths)
+        return json_error(400, exc.code, exc.message)
+    except BaseException:
+        uploads.discard(settings.media_dir, saved.paths)
+        raise
+    if not created:
+        uploads.discard(settings.media_dir, saved.paths)  # the same request won a race: its photos stand
+        return _answer(settings, number, token, 200)
+    return _answer(settings, number, token, 201)

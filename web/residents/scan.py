@@ -1,0 +1,190 @@
+"""The page behind every checkpoint sign, /q/<code>: report a problem there, or (staff) check in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from core.codes import Verdict
+from core.errors import Forbidden, InvalidInput
+from core.glossary import CaseSource, CoordSystem
+from core.models import Checkpoint, StaffUser
+from core.services.catalogue import category_tree
+from core.services.checkpoints import Scanned, resolve_code
+from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
+from core.services.patrol import record_check_in
+from core.services.residents import resident_for_openid
+from web import ratelimit, uploads
+from web.context import current_context, db_session
+from web.csrf import check_csrf
+from web.staff.auth import signed_in_staff
+from wxclient.oauth import OAuth, in_wechat
+
+blueprint = Blueprint("scan", __name__)
+
+# A resident reports a few problems at a time; a sign is scanned by many, but not by a flood.
+PER_CLIENT = {"limit": 5, "window_seconds": 600}
+PER_CHECKPOINT = {"limit": 60, "window_seconds": 3600}
+PHONE_CHARS = set("0123456789+- ")
+
+
+def _scanned(code: str) -> Scanned:
+    return resolve_code(db_session(), current_context().settings, code)
+
+
+def _refuse(scanned: Scanned) -> tuple[str, int]:
+    if scanned.verdict is Verdict.REPLACED:
+        return render_template("scan/replaced.html", checkpoint=scanned.checkpoint), 410
+    return render_template("scan/invalid.html"), 404
+
+
+def _wechat_sign_in(code: str) -> Any | None:
+    """In WeChat, send the resident through snsapi_base once, so that updates reach them there."""
+    settings = current_context().settings
+    if not settings.has_wechat_credentials or not in_wechat(request.user_agent.string):
+        return None
+    if session.get("openid") or session.get("oauth_tried"):
+        return None
+    session["oauth_tried"] = True
+    state = URLSafeSerializer(settings.secret_key, salt="oauth").dumps(url_for("scan.sign", code=code))
+    oauth = OAuth(settings, url_for("scan.oauth_return", _external=True), state)
+    return redirect(oauth.authorize_url)
+
+
+def _form(checkpoint: Checkpoint, code: str, *, errors: list[str] | None = None, status: int = 200) -> Any:
+    values = request.form if request.method == "POST" else {}
+    return (
+        render_template(
+            "scan/form.html",
+            checkpoint=checkpoint,
+            code=code,
+            categories=category_tree(db_session()),
+            errors=errors or [],
+            values=values,
+            submission=values.get("submission") or uuid.uuid4().hex,
+            max_photos=MAX_PHOTOS,
+        ),
+        status,
+    )
+
+
+@blueprint.get("/q/<code>")
+def sign(code: str) -> Any:
+    scanned = _scanned(code)
+    if not scanned.valid:
+        return _refuse(scanned)
+    checkpoint = scanned.checkpoint
+    assert checkpoint is not None
+    staff = signed_in_staff()
+    if staff is not None and not request.args.get("report"):
+        context = current_context()
+        try:
+            with context.uow() as uow:
+                check_in = record_check_in(
+                    uow.session,
+                    uow.session.get(StaffUser, staff.id),
+                    uow.session.get(Checkpoint, checkpoint.id),
+                    source="page",
+                )
+                uow.commit()
+                at = check_in.at.astimezone(context.settings.tz)
+            return render_template("scan/checked_in.html", checkpoint=checkpoint, staff=staff, at=at, code=code)
+        except Forbidden as exc:
+            return _form(checkpoint, code, errors=[exc.message])
+    return _wechat_sign_in(code) or _form(checkpoint, code)
+
+
+@blueprint.get("/wechat/oauth")
+def oauth_return() -> Any:
+    """WeChat sends the resident back here with a code; the openid it stands for joins the session."""
+    settings = current_context().settings
+    try:
+        target = URLSafeSerializer(settings.secret_key, salt="oauth").loads(request.args.get("state", ""))
+    except BadSignature:
+        return render_template("scan/invalid.html"), 404
+    code = request.args.get("code")
+    if code:
+        try:
+            result = OAuth(settings, url_for("scan.oauth_return", _external=True), "").fetch_access_token(code)
+            session["openid"] = result["openid"]
+        except Exception:  # WeChat said no or did not answer: the page still works, without the openid
+            pass
+    return redirect(target if isinstance(target, str) and target.startswith("/q/") else "/")
+
+
+def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
+    form, errors = request.form, []
+    report = ReportInput(
+        description=(form.get("description") or "").strip(),
+        checkpoint_code=checkpoint.code,
+        category_code=form.get("category") or None,
+    )
+    if len(report.description) > MAX_DESCRIPTION:
+        errors.append(f"问题描述最多 {MAX_DESCRIPTION} 字")
+    phone = (form.get("phone") or "").strip()
+    if phone and (len(phone) > 20 or not set(phone) <= PHONE_CHARS):
+        errors.append("联系电话只能包含数字")
+    report.contact_phone = phone or None
+    if form.get("lat") and form.get("lng"):
+        try:
+            report.lat, report.lng = float(form["lat"]), float(form["lng"])
+            report.coord_system = CoordSystem(form.get("coord_system") or "wgs84")  # browsers give WGS-84
+            report.location_label = f"{checkpoint.name}附近（手机定位）"
+        except ValueError:
+            errors.append("位置无效，请重新获取或使用巡查点位置")
+    return report, errors
+
+
+@blueprint.post("/q/<code>")
+def report(code: str) -> Any:
+    check_csrf()
+    scanned = _scanned(code)
+    if not scanned.valid:
+        return _refuse(scanned)
+    checkpoint = scanned.checkpoint
+    assert checkpoint is not None
+    context = current_context()
+    client = request.remote_addr or "unknown"
+    if not (
+        ratelimit.hit(context.redis, "scan-client", client, **PER_CLIENT)
+        and ratelimit.hit(context.redis, "scan-checkpoint", str(checkpoint.id), **PER_CHECKPOINT)
+    ):
+        return render_template("scan/too_many.html", checkpoint=checkpoint, code=code), 429
+    report_input, errors = _report_from_form(checkpoint)
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if not 1 <= len(files) <= MAX_PHOTOS:
+        errors.append(f"请拍摄或选择 1 至 {MAX_PHOTOS} 张照片")
+    if errors:
+        return _form(checkpoint, code, errors=errors, status=400)
+    media_dir = context.settings.media_dir
+    try:
+        report_input.uploads = uploads.save_photos(media_dir, files).paths
+    except uploads.UploadRejected as exc:
+        return _form(checkpoint, code, errors=[str(exc)], status=400)
+    submission = (request.form.get("submission") or "")[:64]
+    try:
+        with context.uow() as uow:
+            openid = session.get("openid")
+            resident = resident_for_openid(uow.session, openid) if openid else None
+            case, created = submit_report(
+                uow.session,
+                context.settings,
+                resident=resident,
+                report=report_input,
+                source=CaseSource.SCAN,
+                intake_key=f"scan:{submission}" if submission else None,
+            )
+            uow.commit()
+            token = case.tracking_token
+    except InvalidInput as exc:
+        uploads.discard(media_dir, report_input.uploads)
+        return _form(checkpoint, code, errors=[exc.message], status=400)
+    except BaseException:
+        uploads.discard(media_dir, report_input.uploads)
+        raise
+    if not created:
+        uploads.discard(media_dir, report_input.uploads)  # a double tap: the first submission's photos stand
+    return redirect(url_for("track.show", token=token, submitted=1), code=303)
