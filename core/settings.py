@@ -102,6 +102,9 @@ class Settings:
     platform_url: str | None = None
     platform_secret: str | None = field(default=None, repr=False)
     platform_timeout_seconds: float = 10.0
+    # Reverse proxies in front (nginx: 1) whose X-Forwarded-For and X-Forwarded-Proto are believed;
+    # 0 trusts none, so every client is its socket's address.
+    trusted_proxy_hops: int = 0
     # Console sign-in: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
     login_max_failures: int = 5
     login_lock_seconds: int = 15 * 60

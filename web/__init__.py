@@ -7,6 +7,7 @@ photos, grant pages, Open311) and platform/ (the district's platform); the plumb
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.context import AppContext
 from core.grants.terms import yuan
@@ -33,6 +34,12 @@ def create_app(context: AppContext) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
+    hops = context.settings.trusted_proxy_hops
+    if hops:
+        # The client is the address the nearest trusted proxy saw; entries a client put in
+        # X-Forwarded-For itself lie further left and are ignored. The host is never taken from
+        # a header: links are built from PUBLIC_BASE_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)  # type: ignore[method-assign]
 
     from web import cli, csrf, errors, platform, public, residents, staff
 
