@@ -1,10 +1,10 @@
 """The deadline sweep, run every DEADLINE_SWEEP_SECONDS, and the messages that tell staff about their cases.
 
-Scheduling: every `python -m worker` runs rq's CronScheduler in a process of its own, which
-enqueues `sweep_deadlines` on the `default` queue each interval. With several workers, several
-copies are enqueued per interval; the first to run takes the interval's slot in Redis
-(`SET … NX EX`) and the others return at once. Should two sweeps overlap anyway (a slow one, a
-clock jump), the sweep itself stamps each case once (core/services/deadlines.py).
+Scheduling: every `python -m worker` runs rq's CronScheduler in a process of its own
+(worker/cron.py), which enqueues `sweep_deadlines` on the `default` queue each interval. With
+several workers, several copies are enqueued per interval; the first to run takes the interval's
+slot in Redis (`SET … NX EX`) and the others return at once. Should two sweeps overlap anyway (a
+slow one, a clock jump), the sweep itself stamps each case once (core/services/deadlines.py).
 
 Staff messages: a customer-service message to the assignee's bound openid (StaffUser.openid),
 once per (kind, case, deadline or event). The once is a Redis key with a long TTL, set with NX
@@ -16,7 +16,6 @@ does not, like the resident notifications in worker/jobs/notify.py.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime
 
@@ -27,9 +26,7 @@ from core.glossary import CaseStatus
 from core.models import Case, CaseEvent
 from core.models.base import utcnow
 from core.services.deadlines import sweep
-from core.settings import Settings
 from worker import runtime
-from worker.jobs.grants import sweep_reports
 from worker.jobs.notify import UNDELIVERABLE
 from wxclient.official import WeChatTransportError
 
@@ -130,19 +127,3 @@ def tell_deadline_warning(case_id: int, deadline: str) -> bool:
 
 def tell_overdue(case_id: int, deadline: str) -> bool:
     return _deadline_notice("overdue", case_id, deadline, "已超时：案件 {number}{what}已于 {deadline} 超过处置时限。")
-
-
-def schedule_forever(settings: Settings) -> None:
-    """rq's cron scheduler, enqueuing `sweep_deadlines` every DEADLINE_SWEEP_SECONDS (a process of its own)."""
-    from rq.cron import CronScheduler
-
-    from worker.wiring import redis_for
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s deadline-cron %(levelname)s %(message)s")
-    interval = max(1, settings.deadline_sweep_seconds)
-    scheduler = CronScheduler(connection=redis_for(settings), name=f"deadline-cron:{os.getpid()}")
-    # A copy not run within its interval is dropped (ttl): a stopped worker leaves no backlog of sweeps.
-    scheduler.register(sweep_deadlines, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
-    # Micro-grant progress reports: reminders and lateness, stamped once each, so a frequent sweep is harmless.
-    scheduler.register(sweep_reports, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
-    scheduler.start()
