@@ -1,4 +1,4 @@
-"""The worker's runtime: prepared before rq forks its work horses, never guessed."""
+"""The worker's runtime: prepared before rq forks its work horses, never guessed; every route's job resolvable."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import subprocess
 import sys
 
 import pytest
+from rq.utils import import_attribute
 
 from core.settings import PROJECT_ROOT, Settings
 from tests.processes import settings_env
 from worker import runtime
+from worker.routes import ROUTES
 from worker.runtime import Runtime
+
+resolve = import_attribute  # how rq finds a job's function by its stored dotted path
 
 # A fresh interpreter, as `python -m worker` starts: after prepare_for_forks, which modules does the
 # first query of a work horse still import? (A horse starts from the worker's memory as it is here.)
@@ -59,3 +63,17 @@ def test_a_job_without_an_installed_runtime_says_so(monkeypatch) -> None:
     monkeypatch.setattr(runtime, "_current", None)
     with pytest.raises(RuntimeError, match="no job runtime installed"):
         runtime.current()
+
+
+def test_every_route_names_a_job_and_jobs_rq_kept_under_their_old_names_still_resolve() -> None:
+    for route in ROUTES.values():
+        assert callable(resolve(route.job))
+    # rq stores a job's dotted path: jobs queued or kept failed before the tell_* → notify_* rename.
+    renamed = {
+        "worker.jobs.deadlines.tell_assigned": "worker.jobs.deadlines.notify_assigned",
+        "worker.jobs.deadlines.tell_deadline_warning": "worker.jobs.deadlines.notify_deadline_warning",
+        "worker.jobs.deadlines.tell_overdue": "worker.jobs.deadlines.notify_overdue",
+        "worker.jobs.grants.tell_report_late": "worker.jobs.grants.notify_report_late",
+    }
+    for old, new in renamed.items():
+        assert resolve(old) is resolve(new)
