@@ -56,7 +56,7 @@ from tests.processes import WorkerProcess, wait_until  # noqa: E402
 from worker.channels import CHANNEL_TEMPLATE  # noqa: E402
 from worker.relay import RqDispatcher  # noqa: E402
 from worker.routes import QUEUES  # noqa: E402
-from worker.wiring import redis_for  # noqa: E402
+from worker.runtime import redis_for  # noqa: E402
 from wxclient.official import make_wechat_client  # noqa: E402
 
 SECTION = "## Status notifications (`bench/notify.py`)"

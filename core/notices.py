@@ -1,9 +1,11 @@
-"""What a resident is told when their case moves, in short plain Chinese."""
+"""What residents, applicants and staff are told when a case or a micro-grant moves, in short plain Chinese."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from core.glossary import CaseStatus, Tier
-from core.models import Case, CaseEvent
+from core.models import Case, CaseEvent, GrantApplication, GrantEvent, GrantReport
 
 S = CaseStatus
 
@@ -22,6 +24,12 @@ _BY_ACTION = {
     "duplicate": "与案件 {original} 为同一问题，已合并办理，后续进展会一并通知您。",
 }
 
+# What the assignee of a case is told (worker/jobs/deadlines.py).
+DEADLINE_WARNING = "即将超时：案件 {number}{what}将于 {deadline} 到期，请尽快处置。"
+OVERDUE = "已超时：案件 {number}{what}已于 {deadline} 超过处置时限。"
+
+GRANT_REMINDER = "报告提醒"  # a reminder's status word, where a grant message names one
+
 
 def notice_body(event: CaseEvent) -> str:
     """What happened, without the case number and status (a template message shows those itself)."""
@@ -33,3 +41,39 @@ def notice_body(event: CaseEvent) -> str:
 def status_notice(case: Case, event: CaseEvent) -> str:
     """The whole message for the followers of `case` about `event`."""
     return f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。{notice_body(event)}"
+
+
+def _local(moment: datetime | None, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%m月%d日 %H:%M") if moment else "未设定"
+
+
+def _what(case: Case) -> str:
+    parts = [case.category.name if case.category else "", case.location_label or ""]
+    detail = "，".join(p for p in parts if p)
+    return f"（{detail}）" if detail else ""
+
+
+def assigned_notice(case: Case, tz: tzinfo) -> str:
+    """「新派遣」for whoever `case` was dispatched, escalated, reassigned or sent back to."""
+    return f"新派遣：案件 {case.number}{_what(case)}，时限 {_local(case.deadline_at, tz)}。请及时处置。"
+
+
+def deadline_notice(wording: str, case: Case, tz: tzinfo) -> str:
+    """`wording` (DEADLINE_WARNING or OVERDUE) filled in for the assignee of `case`."""
+    return wording.format(number=case.number, what=_what(case), deadline=_local(case.deadline_at, tz))
+
+
+def grant_notice(application: GrantApplication, event: GrantEvent) -> str:
+    """The text an applicant reads about `event` (a move of their application, or a reminder)."""
+    if event.action == "remind":
+        return f"【微公益】您的项目「{application.title}」：{event.note}。"
+    text = f"【微公益】您的申请「{application.title}」{event.to_status.applicant_label}"
+    return text + (f"：{event.note}" if event.note else "。")
+
+
+def late_report_notice(application: GrantApplication, report: GrantReport) -> str:
+    """「进度报告逾期」for the staff member who opened the application's round."""
+    return (
+        f"进度报告逾期：微公益项目「{application.title}」第 {report.sequence} 次报告"
+        f"应于 {report.due_on:%Y-%m-%d} 提交，至今未交。"
+    )

@@ -6,12 +6,16 @@ import argparse
 import logging
 import multiprocessing
 import sys
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from core.errors import ConfigError
 from core.settings import Settings
-from worker.jobs.deadlines import schedule_forever
+from worker.cron import schedule_forever
 from worker.lanes import FORKED_QUEUES, IN_PROCESS_QUEUES, work
 from worker.relay import poll_forever
+from worker.runtime import Runtime, run_in_own_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,26 +32,29 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
         return 2
+    rt = Runtime.from_settings(settings)
     spawn = multiprocessing.get_context("spawn")
-    poller = spawn.Process(target=poll_forever, args=(settings,), name="outbox-poller", daemon=True)
-    poller.start()
+
+    def helper(name: str, target: Callable[..., None], *target_args: Any, daemon: bool = True) -> BaseProcess:
+        entry = (settings, target, *target_args)
+        process = spawn.Process(target=run_in_own_process, args=entry, name=name, daemon=daemon)
+        process.start()
+        return process
+
+    poller = helper("outbox-poller", poll_forever)
     # rq's cron scheduler, enqueuing the deadline sweep; kept to one sweep per interval across workers.
-    cron = spawn.Process(target=schedule_forever, args=(settings,), name="deadline-cron", daemon=True)
-    cron.start()
+    cron = helper("deadline-cron", schedule_forever)
     forked_name = f"{args.name}-media" if args.name else None
-    forking = spawn.Process(
-        target=work, args=(settings, FORKED_QUEUES, forked_name, args.burst, True), name="media-worker"
-    )
-    forking.start()
+    forking = helper("media-worker", work, FORKED_QUEUES, forked_name, args.burst, True, daemon=False)
     try:
-        work(settings, IN_PROCESS_QUEUES, args.name, args.burst, forked=False)
+        work(rt, IN_PROCESS_QUEUES, args.name, args.burst, forked=False)
         if args.burst:
             forking.join()
     finally:
-        for helper in (forking, poller, cron):
-            if helper.is_alive():
-                helper.terminate()  # SIGTERM: rq's warm shutdown lets a running job finish
-            helper.join(15)
+        for process in (forking, poller, cron):
+            if process.is_alive():
+                process.terminate()  # SIGTERM: rq's warm shutdown lets a running job finish
+            process.join(15)
     return 0
 
 

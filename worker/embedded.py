@@ -6,6 +6,7 @@ import importlib
 import logging
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,7 +19,8 @@ from worker.routes import route_for
 log = logging.getLogger(__name__)
 
 
-def run_job(dotted: str, kwargs: dict) -> None:
+def run_job(dotted: str, kwargs: dict[str, Any]) -> None:
+    """Call the job function at the dotted path `dotted`, as rq would."""
     module, _, name = dotted.rpartition(".")
     getattr(importlib.import_module(module), name)(**kwargs)
 

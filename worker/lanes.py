@@ -6,10 +6,9 @@ import logging
 
 from rq import SimpleWorker, Worker
 
-from core.settings import Settings
 from worker import runtime
 from worker.routes import QUEUES, preload_jobs
-from worker.wiring import runtime_from_settings
+from worker.runtime import Runtime
 
 # Jobs that decode bytes from outside (photos, voice, video) run in a fork of their own, so a
 # hostile file that crashes or bloats the decoder takes down only that fork. Every other job
@@ -20,11 +19,10 @@ FORKED_QUEUES = ("media",)
 IN_PROCESS_QUEUES = tuple(queue for queue in QUEUES if queue not in FORKED_QUEUES)
 
 
-def work(settings: Settings, queues: tuple[str, ...], name: str | None, burst: bool, forked: bool) -> None:
-    """Run one rq worker on `queues` until stopped: forking a work horse per job, or running jobs itself."""
+def work(rt: Runtime, queues: tuple[str, ...], name: str | None, burst: bool, forked: bool) -> None:
+    """Run one rq worker on `queues`, its jobs on `rt`, until stopped: a forked work horse per job, or in itself."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    rt = runtime_from_settings(settings)
-    runtime.install(rt)
+    runtime.install(rt)  # the jobs find it there; forked work horses inherit it
     # Import every job before forking or waiting: each horse gets them for free, and no job pays for them.
     preload_jobs()
     if forked:
@@ -35,7 +33,7 @@ def work(settings: Settings, queues: tuple[str, ...], name: str | None, burst: b
         connection=rt.redis,
         name=name,
         # A job whose worker died is retried once its heartbeat lapses and maintenance notices it.
-        maintenance_interval=settings.worker_maintenance_seconds,
+        maintenance_interval=rt.settings.worker_maintenance_seconds,
     )
     # Each worker schedules its own queues' retries and delayed jobs.
     worker.work(burst=burst, with_scheduler=True)

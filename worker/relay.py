@@ -13,6 +13,7 @@ from core import outbox
 from core.db import Database, commit_without_waiting
 from core.settings import Settings
 from worker.routes import job_id, route_for
+from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +80,17 @@ class RqDispatcher:
             log.warning("outbox relay deferred, Redis unavailable: %s", exc)
 
 
-def poll_forever(settings: Settings) -> None:
+def poll_forever(rt: Runtime) -> None:
     """Relay whatever the web processes could not (Redis was down), every RELAY_POLL_SECONDS.
 
     Runs in a process of its own beside the rq worker: a thread there would be copied into every
     forked work horse mid-lock.
     """
-    from worker.wiring import redis_for
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s outbox-poller %(levelname)s %(message)s")
-    database, redis = Database(settings.database_url), redis_for(settings)
+    settings = rt.settings
     while True:
         try:
-            while relay_pending(database, redis, settings) == BATCH:
+            while relay_pending(rt.database, rt.redis, settings) == BATCH:
                 pass
         except Exception:  # keep polling whatever went wrong; the next round tries again
             log.exception("outbox relay failed; retrying in %ss", settings.relay_poll_seconds)

@@ -11,8 +11,12 @@ from core.models import OutboxMessage
 
 @dataclass(frozen=True)
 class Route:
+    """Where an outbox topic's work goes: the rq queue, and the job function."""
+
     queue: str
-    job: str  # dotted path, so that rq and the embedded runner find the same function
+    # Dotted path, so that rq and the embedded runner find the same function. An outbox row stores
+    # only its topic (this table names the job when the row is relayed); rq stores the path itself.
+    job: str
     # Seconds before rq kills a run and retries it. rq also takes a job run inside the worker
     # (worker/lanes.py) for abandoned only this long plus a minute after its worker died, so those
     # jobs, whose calls time out within seconds, get a short one; a photo's decoding may take long.
@@ -23,12 +27,12 @@ ROUTES: dict[str, Route] = {
     outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo", timeout=120),
     outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment", timeout=120),
     outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
-    outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.tell_assigned"),
-    outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.tell_deadline_warning"),
-    outbox.CASE_OVERDUE: Route("notify", "worker.jobs.deadlines.tell_overdue"),
+    outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.notify_assigned"),
+    outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.notify_deadline_warning"),
+    outbox.CASE_OVERDUE: Route("notify", "worker.jobs.deadlines.notify_overdue"),
     outbox.GRANT_STATUS_CHANGED: Route("notify", "worker.jobs.grants.notify_grant_event"),
     outbox.GRANT_REPORT_DUE: Route("notify", "worker.jobs.grants.notify_grant_event"),
-    outbox.GRANT_REPORT_LATE: Route("notify", "worker.jobs.grants.tell_report_late"),
+    outbox.GRANT_REPORT_LATE: Route("notify", "worker.jobs.grants.notify_report_late"),
     outbox.CASE_PLATFORM_PUSH: Route("default", "worker.jobs.platform.push_case"),
 }
 

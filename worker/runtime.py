@@ -1,11 +1,13 @@
-"""The parts a job needs (database, Redis, WeChat client), built once per process."""
+"""The parts a job needs (database, Redis, WeChat client), built once per process by its entry point."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis as redis_lib
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
@@ -16,6 +18,17 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def redis_for(settings: Settings) -> Any:
+    """Redis at REDIS_URL, with short timeouts; with no REDIS_URL, an in-process stand-in of its own."""
+    if settings.redis_url:
+        return redis_lib.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0, health_check_interval=30
+        )
+    import fakeredis
+
+    return fakeredis.FakeRedis()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -23,6 +36,11 @@ class Runtime:
     redis: Any
     _wechat: Any = field(default=None, repr=False)
     _mini: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        """A runtime of this process's own: its database and Redis (neither connects before first use)."""
+        return cls(settings=settings, database=Database(settings.database_url), redis=redis_for(settings))
 
     @property
     def wechat(self) -> Any:
@@ -60,6 +78,16 @@ class Runtime:
             self.database.dispose()
 
 
+def run_in_own_process(settings: Settings, target: Callable[..., None], *args: Any) -> None:
+    """A spawned process's entry: `target(runtime, *args)` on a runtime of the process's own.
+
+    Connections cannot cross into another process, so each builds its runtime from the same
+    settings. (Defined here, not in worker/__main__.py: a spawned child cannot find a function of
+    the parent's `__main__` module run with `python -m`.)
+    """
+    target(Runtime.from_settings(settings), *args)
+
+
 _current: Runtime | None = None
 
 
@@ -70,10 +98,11 @@ def install(runtime: Runtime) -> None:
 
 
 def current() -> Runtime:
-    if _current is None:
-        # An rq work horse of a worker started some other way: build from the environment.
-        from worker.wiring import runtime_from_settings
+    """The runtime installed in this process; jobs run only where an entry point installed one.
 
-        install(runtime_from_settings(Settings.from_env()))
-    assert _current is not None
+    `python -m worker` installs one in each of its processes (rq's forked work horses inherit it)
+    and an app process without Redis installs its own (worker/wiring.py).
+    """
+    if _current is None:
+        raise RuntimeError("no job runtime installed in this process: run jobs under `python -m worker`")
     return _current

@@ -13,7 +13,7 @@ from core.models import OutboxMessage, StaffUser
 from core.services import deadlines
 from tests.core.test_deadlines import dispatched_case
 from worker import runtime
-from worker.jobs.deadlines import sweep_deadlines, tell_assigned, tell_deadline_warning, tell_overdue
+from worker.jobs.deadlines import notify_assigned, notify_deadline_warning, notify_overdue, sweep_deadlines
 from worker.runtime import Runtime
 
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -41,20 +41,20 @@ def test_a_bound_assignee_is_told_of_the_dispatch_the_warning_and_the_overdue_on
     bind(session, "wang", "oStaff_wang")
 
     [assigned] = payloads(session, outbox.CASE_ASSIGNED)
-    assert tell_assigned(**assigned) is True
-    assert tell_assigned(**assigned) is False  # a rerun of the job sends nothing
+    assert notify_assigned(**assigned) is True
+    assert notify_assigned(**assigned) is False  # a rerun of the job sends nothing
 
     deadlines.sweep(session, case.deadline_at - timedelta(hours=2))
     session.commit()
     [warning] = payloads(session, outbox.CASE_DEADLINE_WARNING)
-    assert tell_deadline_warning(**warning) is True
-    assert tell_deadline_warning(**warning) is False
+    assert notify_deadline_warning(**warning) is True
+    assert notify_deadline_warning(**warning) is False
 
     deadlines.sweep(session, case.deadline_at)
     session.commit()
     [overdue] = payloads(session, outbox.CASE_OVERDUE)
-    assert tell_overdue(**overdue) is True
-    assert tell_overdue(**overdue) is False
+    assert notify_overdue(**overdue) is True
+    assert notify_overdue(**overdue) is False
 
     sent = texts(fake_wechat)
     assert [openid for openid, _ in sent] == ["oStaff_wang"] * 3
@@ -69,8 +69,8 @@ def test_an_unbound_assignee_gets_nothing_and_nothing_fails(session, settings, j
     deadlines.sweep(session, case.deadline_at)
     session.commit()
     [overdue] = payloads(session, outbox.CASE_OVERDUE)
-    assert tell_assigned(**assigned) is False
-    assert tell_overdue(**overdue) is False
+    assert notify_assigned(**assigned) is False
+    assert notify_overdue(**overdue) is False
     assert fake_wechat.calls(CUSTOM) == []
 
 
@@ -82,9 +82,9 @@ def test_a_failed_send_is_retried_and_then_sent_once(session, settings, job_runt
     [warning] = payloads(session, outbox.CASE_DEADLINE_WARNING)
     fake_wechat.fail_next(errcode=45009, path=CUSTOM)  # a passing refusal: rq tries again
     with pytest.raises(WeChatClientException):
-        tell_deadline_warning(**warning)
-    assert tell_deadline_warning(**warning) is True
-    assert tell_deadline_warning(**warning) is False
+        notify_deadline_warning(**warning)
+    assert notify_deadline_warning(**warning) is True
+    assert notify_deadline_warning(**warning) is False
     assert len([c for c in fake_wechat.calls(CUSTOM) if c.errcode in (0, None)]) == 1
 
 
@@ -98,7 +98,7 @@ def test_a_warning_for_a_case_handled_meanwhile_is_not_sent(session, settings, j
     case_loop.transition(session, case, CaseStatus.HANDLED, action="handle")
     session.commit()
     [warning] = payloads(session, outbox.CASE_DEADLINE_WARNING)
-    assert tell_deadline_warning(**warning) is False
+    assert notify_deadline_warning(**warning) is False
     assert fake_wechat.calls(CUSTOM) == []
 
 

@@ -13,7 +13,7 @@ from core.models import GrantEvent, Notification
 from core.models.base import utcnow
 from tests import factories
 from tests import grants_helpers as gh
-from worker.jobs.grants import notify_grant_event, sweep_reports, tell_report_late
+from worker.jobs.grants import notify_grant_event, notify_report_late, sweep_reports
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
@@ -91,7 +91,7 @@ def test_reminders_reach_the_applicant_and_late_reports_the_staff_who_opened_the
     swept = progress.sweep(session, report.due_on + timedelta(days=1))
     session.commit()
     assert swept.late == [report.id]
-    assert tell_report_late(report.id, application.id) is True
-    assert tell_report_late(report.id, application.id) is False  # once
+    assert notify_report_late(report.id, application.id) is True
+    assert notify_report_late(report.id, application.id) is False  # once
     assert "进度报告逾期" in fake_wechat.calls(CUSTOM)[-1].json["text"]["content"]
     assert fake_wechat.calls(CUSTOM)[-1].json["touser"] == "oStaff_fund"
