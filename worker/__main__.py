@@ -16,6 +16,7 @@ from worker.cron import schedule_forever
 from worker.lanes import FORKED_QUEUES, IN_PROCESS_QUEUES, work
 from worker.relay import poll_forever
 from worker.runtime import Runtime, run_in_own_process
+from wxclient.redact import install_log_redaction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
         return 2
+    # Before anything can log: urllib3 logs whole URLs, credentials and all, when it retries.
+    install_log_redaction(settings.secret_values())
     rt = Runtime.from_settings(settings)
     spawn = multiprocessing.get_context("spawn")
 

@@ -9,19 +9,45 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from typing import Any
 
-from rq.cron import CronScheduler
+from rq import Queue
+from rq.cron import CronJob, CronScheduler
+from rq.job import Job
 
 from worker.jobs.deadlines import sweep_deadlines
 from worker.jobs.grants import sweep_reports
-from worker.runtime import Runtime
+from worker.runtime import JOB_SERIALIZER, Runtime
+
+log = logging.getLogger(__name__)
+
+
+class JsonCronJob(CronJob):
+    """rq's cron job, enqueued as JSON like every other job (rq's own always pickles; our workers
+    read JSON only)."""
+
+    def enqueue(self, connection: Any) -> Job:
+        queue = Queue(self.queue_name, connection=connection, serializer=JOB_SERIALIZER)
+        job = queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options)
+        log.info("enqueued %s on %s", self.name or getattr(self.func, "__name__", "?"), self.queue_name)
+        return job
+
+
+class JsonCronScheduler(CronScheduler):
+    """rq's cron scheduler whose jobs are JsonCronJobs."""
+
+    def register(self, func: Callable[..., Any], queue_name: str, **options: Any) -> CronJob:  # type: ignore[override]
+        job = JsonCronJob(queue_name=queue_name, func=func, **options)
+        self._cron_jobs.append(job)
+        return job
 
 
 def schedule_forever(rt: Runtime) -> None:
     """rq's cron scheduler, enqueuing the sweeps every DEADLINE_SWEEP_SECONDS (a process of its own)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s deadline-cron %(levelname)s %(message)s")
     interval = max(1, rt.settings.deadline_sweep_seconds)
-    scheduler = CronScheduler(connection=rt.redis, name=f"deadline-cron:{os.getpid()}")
+    scheduler = JsonCronScheduler(connection=rt.redis, name=f"deadline-cron:{os.getpid()}")
     # A copy not run within its interval is dropped (ttl): a stopped worker leaves no backlog of sweeps.
     scheduler.register(sweep_deadlines, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
     # Micro-grant progress reports: reminders and lateness, stamped once each, so a frequent sweep is harmless.

@@ -8,7 +8,7 @@ from rq import SimpleWorker, Worker
 
 from worker import runtime
 from worker.routes import QUEUES, preload_jobs
-from worker.runtime import Runtime
+from worker.runtime import JOB_SERIALIZER, Runtime
 
 # Jobs that decode bytes from outside (photos, voice, video) run in a fork of their own, so a
 # hostile file that crashes or bloats the decoder takes down only that fork. Every other job
@@ -32,6 +32,7 @@ def work(rt: Runtime, queues: tuple[str, ...], name: str | None, burst: bool, fo
         list(queues),
         connection=rt.redis,
         name=name,
+        serializer=JOB_SERIALIZER,
         # A job whose worker died is retried once its heartbeat lapses and maintenance notices it.
         maintenance_interval=rt.settings.worker_maintenance_seconds,
     )

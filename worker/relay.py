@@ -13,7 +13,7 @@ from core import outbox
 from core.db import Database, commit_without_waiting
 from core.settings import Settings
 from worker.routes import job_id, route_for
-from worker.runtime import Runtime
+from worker.runtime import JOB_SERIALIZER, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def relay_pending(database: Database, redis: Any, settings: Settings, limit: int
             )
         with redis.pipeline() as pipe:
             for name, datas in by_queue.items():
-                Queue(name, connection=redis).enqueue_many(datas, pipeline=pipe)
+                Queue(name, connection=redis, serializer=JOB_SERIALIZER).enqueue_many(datas, pipeline=pipe)
             pipe.execute()
         for row in rows:
             outbox.mark_relayed(row)

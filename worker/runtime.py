@@ -8,14 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis as redis_lib
+from rq.serializers import JSONSerializer
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
 from core.db import Database
 from core.settings import Settings
+from wxclient.redact import install_log_redaction
 
 log = logging.getLogger(__name__)
+
+# Every job is written and read as JSON, never pickle: whoever can write to Redis can then enqueue
+# a bad job, but not run code of their choosing in a worker. Jobs take and return plain values.
+JOB_SERIALIZER = JSONSerializer
 
 
 def redis_for(settings: Settings) -> Any:
@@ -85,6 +91,7 @@ def run_in_own_process(settings: Settings, target: Callable[..., None], *args: A
     settings. (Defined here, not in worker/__main__.py: a spawned child cannot find a function of
     the parent's `__main__` module run with `python -m`.)
     """
+    install_log_redaction(settings.secret_values())
     target(Runtime.from_settings(settings), *args)
 
 

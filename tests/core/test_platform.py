@@ -140,7 +140,10 @@ def event(case, seq, action, event_id=None, **fields):
 
 
 def timeline(session, case):
-    return [(e.action, e.to_status) for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+    return [
+        (e.action, e.to_status)
+        for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    ]
 
 
 def test_events_in_order_drive_the_loop_without_a_staff_actor(session, settings):

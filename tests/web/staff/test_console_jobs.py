@@ -12,6 +12,7 @@ from core.glossary import Role
 from tests import factories
 from tests.conftest import BACKENDS
 from tests.console import console_login, csrf_token
+from worker.runtime import JOB_SERIALIZER
 
 real_redis = pytest.mark.skipif(not BACKENDS.real_redis, reason="the app uses rq only with a real Redis")
 
@@ -32,9 +33,9 @@ def people(app):
 
 def fail(redis, queue_name: str, place: str) -> str:
     """Enqueue `explode` on the real queue and let a burst worker run it, so it fails for good."""
-    queue = Queue(queue_name, connection=redis)
+    queue = Queue(queue_name, connection=redis, serializer=JOB_SERIALIZER)
     job = queue.enqueue(explode, place, failure_ttl=3600)
-    SimpleWorker([queue], connection=redis).work(burst=True, with_scheduler=False)
+    SimpleWorker([queue], connection=redis, serializer=JOB_SERIALIZER).work(burst=True, with_scheduler=False)
     assert job.id in queue.failed_job_registry
     return job.id
 

@@ -23,6 +23,8 @@ from web.context import current_context
 from web.csrf import check_csrf
 from web.staff.auth import page_staff_required
 from worker.routes import QUEUES
+from worker.runtime import JOB_SERIALIZER
+from wxclient.redact import redact
 
 blueprint = Blueprint("console_jobs", __name__, url_prefix="/console")
 NAV = ("console_jobs.failed", "任务")
@@ -53,9 +55,9 @@ def _arguments(job: Job) -> str:
     """The job's arguments in short; unreadable ones (a renamed class, say) are said to be so."""
     try:
         parts = [repr(a) for a in job.args] + [f"{k}={v!r}" for k, v in job.kwargs.items()]
-    except Exception:  # unpickling someone else's data may raise anything
+    except Exception:  # decoding someone else's data may raise anything
         return "（参数无法读取）"
-    text = ", ".join(parts)
+    text = redact(", ".join(parts))
     return text if len(text) <= ARGS_SHOWN else text[: ARGS_SHOWN - 1] + "…"
 
 
@@ -63,9 +65,9 @@ def _failure(job: Job) -> tuple[datetime | None, str]:
     """When the job last failed and its traceback, from its latest result (rq keeps them per run)."""
     result = job.latest_result()
     if result is not None and result.type == Result.Type.FAILED:
-        return result.created_at, result.exc_string or ""
+        return result.created_at, redact(result.exc_string or "")
     # A job put in the registry by hand (or by an older rq) carries no result, only the job's fields.
-    return job.ended_at, getattr(job, "_exc_info", None) or ""
+    return job.ended_at, redact(getattr(job, "_exc_info", None) or "")
 
 
 def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
@@ -73,11 +75,11 @@ def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
     found = []
     total = 0
     for name in QUEUES:
-        registry = Queue(name, connection=redis).failed_job_registry
+        registry = Queue(name, connection=redis, serializer=JOB_SERIALIZER).failed_job_registry
         # Every job gets the same failure TTL, so the latest expiry is the latest failure (to the second).
         ids = registry.get_job_ids(0, PER_QUEUE - 1, desc=True)
         total += registry.count
-        for job in Job.fetch_many(ids, connection=redis):
+        for job in Job.fetch_many(ids, connection=redis, serializer=JOB_SERIALIZER):
             if job is None:  # expired between the two reads
                 continue
             failed_at, traceback = _failure(job)
@@ -136,7 +138,7 @@ def retry() -> Any:
         if request.form.get("all"):
             moved = 0
             for name in QUEUES:
-                registry = Queue(name, connection=context.redis).failed_job_registry
+                registry = Queue(name, connection=context.redis, serializer=JOB_SERIALIZER).failed_job_registry
                 for job_id in registry.get_job_ids():
                     try:
                         registry.requeue(job_id)
@@ -149,7 +151,7 @@ def retry() -> Any:
             if name not in QUEUES:
                 abort(404)
             try:
-                Queue(name, connection=context.redis).failed_job_registry.requeue(job_id)
+                Queue(name, connection=context.redis, serializer=JOB_SERIALIZER).failed_job_registry.requeue(job_id)
             except (InvalidJobOperation, NoSuchJobError):
                 flash("这个任务已不在失败列表中（可能已被重试或已过期）。", "error")
             else:
