@@ -133,24 +133,25 @@ def read_message(settings: Settings, args: Mapping[str, str], body: bytes) -> Ba
     return message
 
 
+# The elements WeChat itself nests (menu scans, picture and location pickers, publishing results);
+# their children are single strings too, and only `item` repeats.
+CONTAINERS = frozenset(
+    {"ScanCodeInfo", "SendPicsInfo", "PicList", "SendLocationInfo", "CopyrightCheckResult", "ResultList", "item"}
+)
+
+
 def _single_strings(fields: object, depth: int = 0) -> bool:
-    """Whether every field is one string (or empty); nested only in WeChat's own containers
-    (ScanCodeInfo, SendLocationInfo …), and repeated only as their `item` lists."""
+    """Whether every field is one string (or empty), nested only in WeChat's own CONTAINERS."""
     if not isinstance(fields, dict) or depth > 3:
         return False
     for name, value in fields.items():
         if value is None or isinstance(value, str):
             continue
-        if isinstance(value, dict) and depth < 3 and _single_strings(value, depth + 1):
-            continue
-        if (
-            name == "item"
-            and depth > 0
-            and isinstance(value, list)
-            and all(isinstance(v, dict) and _single_strings(v, depth + 1) for v in value)
-        ):
-            continue
-        return False
+        if name not in CONTAINERS:
+            return False
+        parts = value if name == "item" and isinstance(value, list) else [value]
+        if not all(_single_strings(part, depth + 1) for part in parts):
+            return False
     return True
 
 

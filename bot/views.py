@@ -53,9 +53,9 @@ def receive() -> Response:
     context = current_context()
     settings = context.settings
     check_request(settings, request.args)
-    check_mode(settings, request.args)
     if (request.content_length or 0) > 1024 * 1024:
         raise Refused(413, "body too large")
+    check_mode(settings, request.args)
     body = request.get_data(cache=False)
     if not is_safe_mode(request.args):
         bind_signature_to_body(context.redis, settings, request.args, body)
