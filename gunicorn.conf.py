@@ -3,6 +3,10 @@
 import multiprocessing
 import os
 
+# Serving through gunicorn is production unless APP_ENV says otherwise: production refuses the
+# development keys, with which anyone could sign a staff token.
+os.environ.setdefault("APP_ENV", "production")
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests spend much of their time waiting on PostgreSQL, so a few threads per process keep the
 # cores busy; processes beyond the cores only add memory.
@@ -17,3 +21,15 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def on_starting(server):
+    """Check the settings once, in the master, so a service that cannot start says why and stops
+    (a worker failing at boot would only be started again, and again)."""
+    from core.errors import ConfigError
+    from core.settings import Settings
+
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        raise SystemExit(f"共治 cannot start: {exc.message}") from None

@@ -11,19 +11,16 @@ gunicorn.conf.py and driven by wrk from its own process, one server at a time:
   text in turn, spread over 9,997 residents) and 「提交」 of a ready draft (one per request; every
   request must make exactly one case).
 
-Every request has its own MsgId and a signature valid for the run. It prints requests/s, p50/p99,
-answers slower than 1 s and 5 s, and each rate as a ratio of WeRoBot's and bare Flask's, and adds
-one line per path to bench/RESULTS.md.
+Every request has its own MsgId and its own signature (a signed query is good for one body). It
+prints requests/s, p50/p99, answers slower than 1 s and 5 s, and each rate as a ratio of WeRoBot's
+and bare Flask's, and adds one line per path to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,6 +29,7 @@ from sqlalchemy import func, insert, select
 
 from bench.harness import (
     BENCH_TOKEN,
+    SIGN_LUA,
     Gunicorn,
     Load,
     lua_string,
@@ -76,7 +74,9 @@ local function envelope(openid, msg_type, fields, id)
     "]]></MsgType>" .. fields .. "<MsgId>" .. id .. "</MsgId></xml>"
 end
 local function text(content) return "<Content><![CDATA[" .. content .. "]]></Content>" end
-local function post(body) return wrk.format("POST", QUERY, {["Content-Type"] = "text/xml"}, body) end
+local function post(body)
+  return wrk.format("POST", signed_query(BASE .. "t" .. thread_no, "bench"), {["Content-Type"] = "text/xml"}, body)
+end
 """
 
 LUA_PATHS = {
@@ -116,15 +116,9 @@ end
 LUA_PATHS["echo"] = LUA_PATHS["help"]
 
 
-def signed_query(timestamp: int) -> str:
-    nonce = str(random.randrange(10**9))
-    signature = hashlib.sha1("".join(sorted([BENCH_TOKEN, str(timestamp), nonce])).encode()).hexdigest()
-    return f"/wechat?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=bench"
-
-
 def lua_for(path: str, base: int) -> str:
     values = {
-        "QUERY": lua_string(signed_query(int(time.time()))),
+        "TOKEN": lua_string(BENCH_TOKEN),
         "BASE": str(base),
         "DRAFT_RESIDENTS": str(DRAFT_RESIDENTS),
         "DESCRIPTIONS": "{" + ", ".join(lua_string(d) for d in DESCRIPTIONS) + "}",
@@ -132,7 +126,7 @@ def lua_for(path: str, base: int) -> str:
         "LNG": f"{LNG:.6f}",
     }
     header = "".join(f"local {name} = {value}\n" for name, value in values.items())
-    return header + LUA_COMMON + LUA_PATHS[path]
+    return header + SIGN_LUA + LUA_COMMON + LUA_PATHS[path]
 
 
 def seed(database: Database, settings, ready_per_thread: int, threads: int) -> int:

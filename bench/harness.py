@@ -221,6 +221,10 @@ def run_wrk(url: str, script: str, connections: int, seconds: int, threads: int 
     )
 
 
+# sha1 and signed_query(tag, openid) for wrk scripts, which need a local TOKEN before them.
+SIGN_LUA = (Path(__file__).resolve().parent / "wrk" / "sign.lua").read_text(encoding="utf-8")
+
+
 def lua_string(value: str) -> str:
     """`value` as a Lua string literal."""
     return json.dumps(value, ensure_ascii=False)

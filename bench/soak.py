@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import os
-import random
 import signal
 import sys
 import tempfile
@@ -47,6 +45,7 @@ from sqlalchemy import case, func, select
 from bench.harness import (
     BENCH_TOKEN,
     REDIS_URL,
+    SIGN_LUA,
     Gunicorn,
     Load,
     lua_string,
@@ -117,7 +116,9 @@ local function envelope(openid, msg_type, fields, id)
     "]]></MsgType>" .. fields .. "<MsgId>" .. id .. "</MsgId></xml>"
 end
 local function text(content) return "<Content><![CDATA[" .. content .. "]]></Content>" end
-local function wx(body) return wrk.format("POST", QUERY, {["Content-Type"] = "text/xml"}, body) end
+local function wx(body)
+  return wrk.format("POST", signed_query(BASE .. "t" .. thread_no, "soak"), {["Content-Type"] = "text/xml"}, body)
+end
 local function get(path, token)
   return wrk.format("GET", path, token and {["Authorization"] = "Bearer " .. token} or {})
 end
@@ -269,12 +270,12 @@ class Soak:
     # --- the load -----------------------------------------------------------------------------
 
     def lua(self, slice_no: int, scan_paths: list[str]) -> str:
-        """The slice's wrk script: a callback signature fresh for this slice (WeChat's replay window is
-        5 minutes), MsgIds and request ids unique to it, and residents carrying on from where the last
+        """The slice's wrk script: a callback signature for every WeChat request (one signed query is
+        good for one body), MsgIds and request ids unique to it, and residents carrying on from where the last
         slice left off (so each mini-program resident reports a few times per 10 minutes, not every slice)."""
         delay_ms = max(0, int(self.args.connections * 1000 / self.args.rate))
         constants = lua_constants(
-            QUERY=lua_string(signed_query(int(time.time()))),
+            TOKEN=lua_string(BENCH_TOKEN),
             BASE=str((slice_no + 1) * 10**10),
             CYCLE0=str(self.cycles),
             DELAY_MS=str(delay_ms),
@@ -291,7 +292,7 @@ class Soak:
             LNG=lua_string(f"{LNG:.6f}"),
             DESCRIPTIONS="{" + ", ".join(lua_string(d) for d in DESCRIPTIONS) + "}",
         )
-        return constants + LUA_MULTIPART + LUA_SOAK
+        return constants + SIGN_LUA + LUA_MULTIPART + LUA_SOAK
 
     def accept_new_cases(self) -> None:
         """A district-center member accepts the WeChat cases made since the last slice, so that their
@@ -418,13 +419,6 @@ class Soak:
             self.server.stop()
         self.database.dispose()
         self.redis.flushdb()
-
-
-def signed_query(timestamp: int) -> str:
-    """The callback's query string, signed with the bench token as WeChat signs it."""
-    nonce = str(random.randrange(10**9))
-    signature = hashlib.sha1("".join(sorted([BENCH_TOKEN, str(timestamp), nonce])).encode()).hexdigest()
-    return f"/wechat?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=soak"
 
 
 def print_row(sample: Sample) -> None:

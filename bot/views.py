@@ -8,7 +8,15 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from bot.cli import create_cli
 from bot.dialogue import Dialogue
-from bot.protocol import Refused, check_request, read_message, render_reply
+from bot.protocol import (
+    Refused,
+    bind_signature_to_body,
+    check_mode,
+    check_request,
+    is_safe_mode,
+    read_message,
+    render_reply,
+)
 from bot.replies import text_reply
 from core.context import AppContext
 
@@ -47,7 +55,10 @@ def receive() -> Response:
     check_request(settings, request.args)
     if (request.content_length or 0) > 1024 * 1024:
         raise Refused(413, "body too large")
+    check_mode(settings, request.args)
     body = request.get_data(cache=False)
+    if not is_safe_mode(request.args):
+        bind_signature_to_body(context.redis, settings, request.args, body)
     message = read_message(settings, request.args, body)
     text = Dialogue(context).answer(message)
     if not text:

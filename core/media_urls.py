@@ -12,7 +12,7 @@ URL_MAX_AGE_SECONDS = 6 * 3600
 
 
 def serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(settings.signing_keys, salt=SALT)
 
 
 def media_path(settings: Settings, path: str) -> str:

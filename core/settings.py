@@ -61,6 +61,29 @@ def _status_templates(raw: str, name: str = "WECHAT_STATUS_TEMPLATES") -> tuple[
     return tuple(pairs.items())
 
 
+# Anyone can read these in the source: a service signing with one signs for everyone.
+MIN_KEY_BYTES = 32
+KEY_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def _key_list(raw: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+def _refuse_known_secrets(env: Mapping[str, str]) -> None:
+    """Production refuses the development values, and keys too short to withstand guessing."""
+    keys = [("SECRET_KEY", env.get("SECRET_KEY")), ("CHECKPOINT_KEY", env.get("CHECKPOINT_KEY"))]
+    keys += [("SECRET_KEY_FALLBACKS", key) for key in _key_list(env.get("SECRET_KEY_FALLBACKS", ""))]
+    for name, value in keys:
+        if value and (value == Settings.secret_key or len(value.encode()) < MIN_KEY_BYTES):
+            raise ConfigError(
+                f"{name} must be a random value of at least {MIN_KEY_BYTES} bytes in production;"
+                f" make one with {KEY_HINT}"
+            )
+    if env.get("WECHAT_TOKEN") == Settings.wechat_token:
+        raise ConfigError("WECHAT_TOKEN is the development value; set the token of your official account")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service; see README and .env.example for what each means."""
@@ -69,6 +92,11 @@ class Settings:
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'instance' / 'gongzhi.sqlite3'}"
     redis_url: str | None = None
     secret_key: str = field(default="dev-only-not-secret", repr=False)
+    # Keys SECRET_KEY replaced, still accepted (never used to sign) so a rotation signs nobody out.
+    secret_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
+    # Seals checkpoint codes; unset: SECRET_KEY. Either key's codes are accepted, so signs printed
+    # before it was set stay valid, and rotating SECRET_KEY later leaves the signs alone.
+    checkpoint_key: str | None = field(default=None, repr=False)
     public_base_url: str = "http://127.0.0.1:5000"
     media_dir: str = str(PROJECT_ROOT / "instance" / "media")
     timezone: str = "Asia/Shanghai"
@@ -114,8 +142,23 @@ class Settings:
 
     def secret_values(self) -> tuple[str, ...]:
         """The values no log line, job record, page or error body may hold (fields kept out of repr)."""
-        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
-        return tuple(v for v in values if isinstance(v, str) and v)
+        values: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.repr and value:
+                values.extend(value if isinstance(value, tuple) else [value])
+        return tuple(values)
+
+    @property
+    def signing_keys(self) -> list[str]:
+        """SECRET_KEY and the keys it replaced, oldest first (itsdangerous signs with the last)."""
+        return [*reversed(self.secret_key_fallbacks), self.secret_key]
+
+    @property
+    def checkpoint_keys(self) -> tuple[str, ...]:
+        """The key that seals new checkpoint codes first, then every other key a printed sign may carry."""
+        keys = [self.checkpoint_key or self.secret_key, self.secret_key, *self.secret_key_fallbacks]
+        return tuple(dict.fromkeys(keys))
 
     @property
     def has_wechat_credentials(self) -> bool:
@@ -149,6 +192,7 @@ class Settings:
             missing = [name for name in PRODUCTION_REQUIRED if not env.get(name)]
             if missing:
                 raise ConfigError("APP_ENV=production needs these settings, which are not set: " + ", ".join(missing))
+            _refuse_known_secrets(env)
         values: dict[str, object] = {"app_env": app_env}
         for f in fields(cls):
             name = f.name.upper()
@@ -159,6 +203,8 @@ class Settings:
                 values[f.name] = int(raw)
             elif f.type == "float":
                 values[f.name] = float(raw)
+            elif f.name == "secret_key_fallbacks":
+                values[f.name] = _key_list(raw)
             elif f.name == "job_retry_intervals":
                 values[f.name] = _int_list(raw)
             elif f.name in ("wechat_status_templates", "wechat_mini_status_templates"):

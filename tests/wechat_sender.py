@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -61,7 +62,8 @@ class WeChatSender:
         return cls(client, settings.wechat_token, safe)
 
     def query(self, *, timestamp: int | None = None, token: str | None = None, **extra) -> dict[str, str]:
-        ts, nonce = str(timestamp or int(time.time())), "n0nce42"
+        # A fresh nonce for every push, as WeChat sends: a signed query is bound to its first body.
+        ts, nonce = str(timestamp or int(time.time())), secrets.token_hex(6)
         return {"signature": sign(token or self.token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
     def post(self, body: str | bytes, **query_options):

@@ -30,7 +30,7 @@ FORGED = Scanned(Verdict.FORGED)
 
 
 def public_code(settings: Settings, checkpoint: Checkpoint) -> str:
-    return make_code(settings.secret_key, checkpoint.id, checkpoint.key_version)
+    return make_code(settings.checkpoint_keys[0], checkpoint.id, checkpoint.key_version)
 
 
 def sign_url(settings: Settings, checkpoint: Checkpoint) -> str:
@@ -45,7 +45,7 @@ def scene_for(settings: Settings, checkpoint: Checkpoint) -> str:
 
 def resolve_code(session: Session, settings: Settings, code: str | None) -> Scanned:
     """Whether `code` opens a checkpoint, belongs to a replaced sign, or is forged."""
-    parsed = parse_code(settings.secret_key, code or "")
+    parsed = next(filter(None, (parse_code(key, code or "") for key in settings.checkpoint_keys)), None)
     checkpoint = session.get(Checkpoint, parsed.checkpoint_id) if parsed else None
     verdict = judge(parsed, checkpoint.key_version if checkpoint else None)
     return FORGED if verdict is Verdict.FORGED else Scanned(verdict, checkpoint)

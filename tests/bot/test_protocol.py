@@ -158,3 +158,16 @@ def test_in_safe_mode_the_reply_on_the_wire_is_encrypted(client, settings, mode)
     wire = response.get_data(as_text=True)
     assert "<Encrypt>" in wire and "随手拍" not in wire
     assert "随手拍" in ET.fromstring(safe.open_reply(wire)).findtext("Content")
+
+
+def test_without_redis_a_signed_query_is_not_bound_and_the_message_still_goes_through(settings, caplog):
+    import redis as redis_lib
+
+    from bot.protocol import bind_signature_to_body
+    from tests.processes import free_port
+
+    unreachable = redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    args = {"timestamp": "1", "nonce": "n", "signature": "s"}
+    bind_signature_to_body(unreachable, settings, args, b"<xml/>")  # no exception: the signature still holds
+    bind_signature_to_body(unreachable, settings, args, b"<xml>other</xml>")
+    assert "not bound to its body" in caplog.text

@@ -42,9 +42,38 @@ def test_production_names_every_missing_setting():
         assert (name in message) == (name not in ("SECRET_KEY", "REDIS_URL")), name
 
 
+PRODUCTION = {name: "x" for name in PRODUCTION_REQUIRED} | {"APP_ENV": "production", "SECRET_KEY": "k" * 32}
+
+
 def test_production_with_everything_set_starts():
-    env = {name: "x" for name in PRODUCTION_REQUIRED} | {"APP_ENV": "production"}
-    assert Settings.from_env(env).is_production
+    assert Settings.from_env(PRODUCTION).is_production
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"SECRET_KEY": Settings.secret_key}, "SECRET_KEY"),
+        ({"SECRET_KEY": "k" * 31}, "SECRET_KEY"),
+        ({"SECRET_KEY": "密" * 10}, "SECRET_KEY"),  # 30 bytes in UTF-8
+        ({"CHECKPOINT_KEY": "short"}, "CHECKPOINT_KEY"),
+        ({"SECRET_KEY_FALLBACKS": f"{'o' * 40},{Settings.secret_key}"}, "SECRET_KEY_FALLBACKS"),
+        ({"WECHAT_TOKEN": Settings.wechat_token}, "WECHAT_TOKEN"),
+    ],
+)
+def test_production_refuses_keys_anyone_can_read_or_guess(changes, named):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(PRODUCTION | changes)
+    assert raised.value.message.startswith(named) and "\n" not in raised.value.message
+
+
+def test_development_keeps_its_known_key_and_rotated_keys_are_read_in_order():
+    assert Settings.from_env({}).secret_key == Settings.secret_key
+    settings = Settings.from_env(PRODUCTION | {"SECRET_KEY_FALLBACKS": f"{'a' * 32}, {'b' * 32}"})
+    assert settings.secret_key_fallbacks == ("a" * 32, "b" * 32)
+    # itsdangerous signs with the last key and tries them all: the newest fallback stands next to it.
+    assert settings.signing_keys == ["b" * 32, "a" * 32, "k" * 32]
+    assert {"a" * 32, "b" * 32, "k" * 32} <= set(settings.secret_values())
+    assert "k" * 32 not in repr(settings)
 
 
 def test_a_wrong_time_zone_is_refused():

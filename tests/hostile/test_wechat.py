@@ -4,6 +4,7 @@ and well-signed messages with hostile content. Each gets 403/400/413 or a handle
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 
 import pytest
@@ -21,8 +22,9 @@ def _raw(client, body: bytes | str, query: dict[str, str], content_type: str = "
     return client.post("/wechat", query_string=query, data=data, content_type=content_type)
 
 
-def _query(token: str, *, timestamp: int | None = None, nonce: str = "n0nce42", **extra) -> dict[str, str]:
+def _query(token: str, *, timestamp: int | None = None, nonce: str | None = None, **extra) -> dict[str, str]:
     ts = str(timestamp if timestamp is not None else int(time.time()))
+    nonce = nonce or secrets.token_hex(6)
     return {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
 
@@ -46,6 +48,7 @@ FORGED = {
     "timestamp negative": (lambda t: _query(t, timestamp=-5), 403),
     "timestamp huge": (lambda t: _query(t, timestamp=10**30), 403),
     "signature for other parameters": (lambda t: {**_query(t, nonce="other"), "nonce": "n0nce42"}, 403),
+    "encrypt_type=aes without an AES key": (lambda t: _query(t, encrypt_type="aes"), 403),
 }
 
 
@@ -94,6 +97,10 @@ BODIES: dict[str, tuple[bytes | str, tuple[int, ...]]] = {
     "no message type": (TEXT.replace("<MsgType><![CDATA[text]]></MsgType>", ""), (400,)),
     "sender too long": (build("text", "o" * 5000, Content="x"), (400,)),
     "nested garbage": ("<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>", (400,)),
+    "repeated element": (TEXT.replace("</xml>", "<Content><![CDATA[再来一次]]></Content></xml>"), (400,)),
+    "repeated sender": (TEXT.replace("</xml>", "<FromUserName><![CDATA[oOther]]></FromUserName></xml>"), (400,)),
+    "repeated message type": (TEXT.replace("</xml>", "<MsgType><![CDATA[image]]></MsgType></xml>"), (400,)),
+    "a field with children": (TEXT.replace(">路灯坏了<", "><b>路灯</b><i>坏了</i><"), (400,)),
     "oversized body": (build("text", ME, Content="长" * 400_000), (413,)),
 }
 
@@ -297,3 +304,30 @@ def test_an_impossible_location_message_is_not_kept_for_a_report(client, setting
     with client.application.extensions["gongzhi"].database.session() as s:
         for case in s.scalars(select(Case)):
             assert case.lat is None or (-90 <= case.lat <= 90 and -180 <= case.lng <= 180)
+
+
+def test_a_signed_query_is_bound_to_its_first_body(client, settings, world, unchanged):
+    """Plain mode signs only token, timestamp and nonce: whoever saw one callback URL must not be
+    able to post another body under it while its timestamp is fresh."""
+    query = _query(settings.wechat_token)
+    first = _raw(client, TEXT, query)
+    assert first.status_code == 200 and reply_text(first)
+    again = unchanged(lambda: _raw(client, TEXT, query))  # WeChat's retry of the same push
+    assert again.status_code == 200 and reply_text(again) == reply_text(first)
+    for body in (build("text", RESIDENT_A, Content="提交"), build("text", ME, Content="取消"), TEXT + " "):
+        forged = unchanged(lambda body=body: _raw(client, body, query))
+        assert forged.status_code == 403, body
+
+
+def test_plain_deliveries_are_refused_once_an_aes_key_is_set(make_app, settings, world):
+    """With an EncodingAESKey the caller may not pick plain mode, where the body is not signed."""
+    from tests.hostile.conftest import snapshot
+
+    app, client = _safe_app(make_app, settings)
+    before = snapshot(app, settings)
+    for query in (_query(settings.wechat_token), _query(settings.wechat_token, encrypt_type="raw")):
+        assert _raw(client, TEXT, query).status_code == 403
+    assert snapshot(app, settings) == before
+    # The server check WeChat makes when the URL is saved carries no encrypt_type, and still works.
+    echo = client.get("/wechat", query_string={**_query(settings.wechat_token), "echostr": "hello"})
+    assert echo.status_code == 200 and echo.get_data() == b"hello"
