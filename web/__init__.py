@@ -24,6 +24,8 @@ def create_app(context: AppContext) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(
         SECRET_KEY=context.settings.secret_key,
+        # Flask's own sessions (the console, the sign page) survive a SECRET_KEY rotation too.
+        SECRET_KEY_FALLBACKS=list(context.settings.secret_key_fallbacks),
         JSON_AS_ASCII=False,
         # Room for nine 10 MB photos and their form fields; each endpoint checks its own limit.
         MAX_CONTENT_LENGTH=100 * 1024 * 1024,

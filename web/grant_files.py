@@ -102,7 +102,7 @@ def save_attachments(
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(settings.signing_keys, salt=SALT)
 
 
 def file_url(settings: Settings, file: GrantFile) -> str:

@@ -17,7 +17,7 @@ SALT = "gongzhi.staff-token"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_context().settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(current_context().settings.signing_keys, salt=SALT)
 
 
 def issue_token(staff: StaffUser) -> str:

@@ -20,7 +20,7 @@ SALT = "gongzhi.resident-token"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_context().settings.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(current_context().settings.signing_keys, salt=SALT)
 
 
 def issue_token(resident: Resident) -> str:
