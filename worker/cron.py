@@ -29,6 +29,7 @@ class JsonCronJob(CronJob):
 
     def enqueue(self, connection: Any) -> Job:
         queue = Queue(self.queue_name, connection=connection, serializer=JOB_SERIALIZER)
+        assert self.func is not None  # registered with a function (rq's monitoring-only jobs have none)
         job = queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options)
         log.info("enqueued %s on %s", self.name or getattr(self.func, "__name__", "?"), self.queue_name)
         return job
@@ -52,4 +53,4 @@ def schedule_forever(rt: Runtime) -> None:
     scheduler.register(sweep_deadlines, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
     # Micro-grant progress reports: reminders and lateness, stamped once each, so a frequent sweep is harmless.
     scheduler.register(sweep_reports, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
-    scheduler.start()
+    scheduler.start()  # type: ignore[no-untyped-call]  # rq leaves start() unannotated

@@ -28,8 +28,10 @@ class Media:
     content_type: str
 
 
-def download(rt: Any, media_id: str, max_bytes: int) -> Media:
+def download(rt: Any, media_id: str | None, max_bytes: int) -> Media:
     """The media's bytes; MediaGone when it is gone for good or too large, other errors to retry."""
+    if not media_id:
+        raise MediaGone("没有可下载的媒体编号")
     try:
         response = rt.wechat.media.download(media_id)
     except WeChatClientException as exc:
