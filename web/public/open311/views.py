@@ -72,7 +72,7 @@ def discovery(fmt: str) -> Response:
         "endpoints": [
             {
                 "specification": shapes.SPECIFICATION,
-                "url": settings.public_base_url.rstrip("/") + blueprint.url_prefix,
+                "url": settings.public_base_url.rstrip("/") + (blueprint.url_prefix or ""),
                 "changeset": changeset,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],

@@ -34,12 +34,12 @@ class ApiParser(FlaskParser):
     """webargs for this API: bad input is a 400, and `multipart` reads form fields and files together."""
 
     DEFAULT_VALIDATION_STATUS = 400
-    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "json": None,
         "multipart": ma.EXCLUDE,
     }
-    __location_map__: ClassVar[dict[str, Any]] = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+    __location_map__: dict[str, Any] = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
 
     def load_multipart(self, req: Any, schema: ma.Schema) -> Any:
         """Form fields and files of a multipart/form-data request, as one MultiDict."""

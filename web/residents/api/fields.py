@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import marshmallow as ma
 from flask_smorest import fields as smorest_fields
-from marshmallow import validate
+from marshmallow import validate as validate  # re-exported: schemas write f.validate.Length
 from werkzeug.datastructures import FileStorage
 
 # Characters no text of ours may hold: control characters (bar tab and newlines), lone surrogates,
 # and the two non-characters; PostgreSQL refuses NUL outright.
 _UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+# marshmallow declares these per instance, so they are not ClassVars (ruff's RUF012 is off here).
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
 
 _COMMON = {"required": "必填", "null": "不能为空", "validator_failed": "取值无效"}
 
@@ -20,7 +23,7 @@ _COMMON = {"required": "必填", "null": "不能为空", "validator_failed": "�
 class String(ma.fields.String):
     """Text without control characters; refuses them rather than storing what cannot be shown."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: Messages = {
         **_COMMON,
         "invalid": "应为文字",
         "invalid_utf8": "不是有效的 UTF-8 文字",
@@ -35,11 +38,11 @@ class String(ma.fields.String):
 
 
 class Integer(ma.fields.Integer):
-    default_error_messages: ClassVar[dict[str, str]] = {**_COMMON, "invalid": "应为整数", "too_large": "数值太大"}
+    default_error_messages: Messages = {**_COMMON, "invalid": "应为整数", "too_large": "数值太大"}
 
 
 class Float(ma.fields.Float):
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: Messages = {
         **_COMMON,
         "invalid": "应为数字",
         "too_large": "数值太大",
@@ -48,21 +51,21 @@ class Float(ma.fields.Float):
 
 
 class Boolean(ma.fields.Boolean):
-    default_error_messages: ClassVar[dict[str, str]] = {**_COMMON, "invalid": "应为 true 或 false"}
+    default_error_messages: Messages = {**_COMMON, "invalid": "应为 true 或 false"}
 
 
-class List(ma.fields.List):
-    default_error_messages: ClassVar[dict[str, str]] = {**_COMMON, "invalid": "应为列表"}
+class List(ma.fields.List):  # type: ignore[type-arg]  # of any field, as marshmallow's own
+    default_error_messages: Messages = {**_COMMON, "invalid": "应为列表"}
 
 
 class Nested(ma.fields.Nested):
-    default_error_messages: ClassVar[dict[str, str]] = {**_COMMON, "type": "格式有误"}
+    default_error_messages: Messages = {**_COMMON, "type": "格式有误"}
 
 
 class Upload(smorest_fields.Upload):
     """A file of a multipart request; a plain form value under the same name is refused."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {**_COMMON, "invalid": "应为上传的文件"}
+    default_error_messages: Messages = {**_COMMON, "invalid": "应为上传的文件"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> FileStorage:
         if not isinstance(value, FileStorage):
@@ -102,4 +105,4 @@ class ApiSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    error_messages: ClassVar[dict[str, str]] = {"type": "格式有误：应为 JSON 对象", "unknown": "未知字段"}
+    error_messages: dict[str, str] = {"type": "格式有误：应为 JSON 对象", "unknown": "未知字段"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from core.glossary import CaseStatus, CoordSystem
@@ -44,7 +46,7 @@ class PositionFields(f.ApiSchema):
     )
 
     @ma.validates_schema
-    def _all_or_none(self, data: dict, **_kwargs: object) -> None:
+    def _all_or_none(self, data: dict[str, Any], **_kwargs: object) -> None:
         given = [name for name in ("lat", "lng", "coord_system") if data.get(name) is not None]
         if given and len(given) < 3:
             missing = {

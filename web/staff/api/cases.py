@@ -196,7 +196,7 @@ def act(number: str):  # type: ignore[no-untyped-def]
     params["photos"] = saved.paths
     try:
         with current_context().uow() as uow:
-            staff = uow.session.get(StaffUser, g.staff.id)
+            staff = uow.session.get_one(StaffUser, g.staff.id)
             event = case_service.perform(uow.session, staff, number, action, params)
             uow.commit()
             return {"case": case_json(event.case, staff=staff, with_timeline=True), "event_id": event.id}

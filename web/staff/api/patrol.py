@@ -83,7 +83,7 @@ def check_in():  # type: ignore[no-untyped-def]
             return json_error(410, "sign_replaced", "这个巡查点的二维码已经更换，请扫描现场张贴的新二维码")
         if not scanned.valid or scanned.checkpoint is None:
             raise NotFound("这不是本区巡查点的二维码")
-        staff = uow.session.get(StaffUser, g.staff.id)
+        staff = uow.session.get_one(StaffUser, g.staff.id)
         now = utcnow()
         record = patrol.record_check_in(
             uow.session,
@@ -161,7 +161,8 @@ def position():  # type: ignore[no-untyped-def]
     if where is None:
         raise InvalidInput("请提供坐标 lat、lng 和坐标系 coord_system")
     with current_context().uow() as uow:
-        staff = uow.session.get(StaffUser, g.staff.id)
+        staff = uow.session.get_one(StaffUser, g.staff.id)
         record_position(staff, Point(*where), on_duty=on_duty)
         uow.commit()
-        return {"on_duty": staff.on_duty, "located_at": staff.last_located_at.isoformat()}
+        located_at = staff.last_located_at
+        return {"on_duty": staff.on_duty, "located_at": located_at.isoformat() if located_at else None}

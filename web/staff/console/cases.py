@@ -46,10 +46,11 @@ def _area_grids(staff: StaffUser) -> list[Grid]:
 def queue() -> Any:
     args = request.args
     default_view = "mine" if g.staff.role in (Role.GRID_WORKER, Role.DEPARTMENT) else "new"
+    filters: dict[str, Any] = {name: args.get(name) or None for name in FILTERS}
     wanted = queues.QueueFilter(
         view=args.get("view", default_view),
         page=args.get("page", 1, type=int) or 1,
-        **{name: args.get(name) or None for name in FILTERS},
+        **filters,
     )
     try:
         found = queues.queue(db_session(), g.staff, wanted)
@@ -89,7 +90,11 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> An
     session = db_session()
     moves = case_service.available_moves(g.staff, case)
     photos = session.scalars(select(Photo).where(Photo.case_id == case.id).order_by(Photo.id)).all()
-    point = Point(case.lat, case.lng, case.coord_system) if case.lat is not None and case.coord_system else None
+    point = (
+        Point(case.lat, case.lng, case.coord_system)
+        if case.lat is not None and case.lng is not None and case.coord_system is not None
+        else None
+    )
     grid = case.grid
     system = grid.coord_system if grid else point.system if point else CoordSystem.GCJ02
     title = f"{grid.name if grid else '网格外'}与案件位置"
@@ -142,7 +147,7 @@ def act(number: str, action: str) -> Any:
     params["photos"] = saved.paths
     try:
         with current_context().uow() as uow:
-            staff = uow.session.get(StaffUser, g.staff.id)
+            staff = uow.session.get_one(StaffUser, g.staff.id)
             event = case_service.perform(uow.session, staff, number, action, params)
             label = case_service.MOVES[action].label
             uow.commit()

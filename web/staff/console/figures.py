@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, g, render_template, request
 
 from core.glossary import CaseSource, Role, Tier
 from core.services.figures import SOURCE_LABELS, TIER_SHORT, Figures, figures, figures_by_grid, to_csv_rows
@@ -19,6 +19,7 @@ from web.staff.console.reporting import (
     csv_response,
     last_days,
     last_month,
+    page_url,
     requested_area,
     requested_period,
     this_month,
@@ -102,7 +103,7 @@ def _columns(table: list[list[str]], *, sources: bool) -> tuple[list[str], list[
 def _quick_links(area: Area, today: Any) -> list[tuple[str, str]]:
     extra = {"area": area.code} if area.code else {}
     periods = [("本月", this_month(today)), ("上月", last_month(today)), ("近7天", last_days(today, 7))]
-    return [(label, url_for(".figures", **extra, **p.query())) for label, p in periods]
+    return [(label, page_url(".figures", extra, p.query())) for label, p in periods]
 
 
 @blueprint.get("/figures", endpoint="figures")
@@ -131,5 +132,5 @@ def figures_page() -> Any:
         source_table=_columns(table, sources=True),
         has_children=bool(children),
         charts=_charts(total, children),
-        csv_url=url_for(".figures", format="csv", **({"area": area.code} if area.code else {}), **period.query()),
+        csv_url=page_url(".figures", {"format": "csv"}, {"area": area.code} if area.code else {}, period.query()),
     )

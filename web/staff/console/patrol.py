@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, g, render_template, request
 
 from core.glossary import Role
 from core.services import patrol
@@ -19,6 +19,7 @@ from web.staff.console.reporting import (
     area_options,
     csv_response,
     last_days,
+    page_url,
     requested_area,
     requested_period,
     this_month,
@@ -117,6 +118,6 @@ def coverage_page() -> Any:
         shade=shade,
         max_days=MAX_DAYS,
         options=area_options(session, g.staff),
-        quick_links=[(label, url_for(".coverage", **extra, **p.query())) for label, p in quick],
-        csv_url=url_for(".coverage", format="csv", **extra, **period.query()),
+        quick_links=[(label, page_url(".coverage", extra, p.query())) for label, p in quick],
+        csv_url=page_url(".coverage", {"format": "csv"}, extra, period.query()),
     )

@@ -8,9 +8,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort
+from flask import Response, abort, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,12 @@ def requested_area(session: Session, staff: StaffUser, code: str | None) -> Area
     if grid is None or (home.path is not None and not grid.path.startswith(home.path)):
         abort(404, description="没有这个区域，或它不在您的管辖范围内。")
     return Area(code=grid.code, name=grid.name, path=grid.path)
+
+
+def page_url(endpoint: str, *parts: Mapping[str, str]) -> str:
+    """`url_for(endpoint)` with the query arguments of `parts` (an area, a period, a format) merged."""
+    values: dict[str, Any] = {key: value for part in parts for key, value in part.items()}
+    return url_for(endpoint, **values)
 
 
 @dataclass(frozen=True)
