@@ -26,6 +26,7 @@ import qrcode  # noqa: E402
 
 from bench.results import RESULTS, record  # noqa: E402
 from core.codes import make_code  # noqa: E402
+from core.services.checkpoint_admin import serial_label  # noqa: E402
 from core.services.demo import GRID_ORDINALS, SPOTS, STREETS  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from qr.batch import plan_jobs, pool_context, render_signs, write_pdf  # noqa: E402
@@ -58,7 +59,7 @@ def make_signs(count: int) -> list[SignData]:
         grid = grids[(serial - 1) // 3 % len(grids)]
         url = f"{base}/q/{make_code(settings.secret_key, serial, 1)}"
         spot = SPOTS[(serial - 1) % len(SPOTS)]
-        signs.append(SignData(TITLE, f"{grid}·{spot}", f"CP{serial:04d}", grid, f"{grid}网格员", url))
+        signs.append(SignData(TITLE, f"{grid}·{spot}", serial_label(serial), grid, f"{grid}网格员", url))
     return signs
 
 

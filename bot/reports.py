@@ -115,7 +115,7 @@ def start_at_checkpoint(turn: Turn, scanned: Scanned) -> str:
         return texts.NOT_A_CHECKPOINT
     checkpoint = scanned.checkpoint
     report = turn.report
-    report.checkpoint_code = checkpoint.code
+    report.checkpoint_label = checkpoint.label
     report.lat = report.lng = None  # the checkpoint is the place now
     report.coord_system = None
     report.location_label = checkpoint.name
@@ -131,7 +131,7 @@ def submit(turn: Turn, message: Any) -> str:
         existing = turn.session.scalar(select(Case).where(Case.intake_key == intake_key))
         return texts.submitted(existing) if existing is not None else texts.NOTHING_TO_SUBMIT
     resident = turn.resident
-    if report.lat is None and report.checkpoint_code is None and resident.last_lat is not None:
+    if report.lat is None and report.checkpoint_label is None and resident.last_lat is not None:
         recent = resident.last_located_at and resident.last_located_at > utcnow() - RECENT_POSITION
         if recent:
             report.lat, report.lng = resident.last_lat, resident.last_lng

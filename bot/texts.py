@@ -42,7 +42,7 @@ def next_step(report: ReportInput) -> str:
     missing = []
     if not report.wechat_media_ids:
         missing.append("照片")
-    if report.lat is None and report.checkpoint_code is None:
+    if report.lat is None and report.checkpoint_label is None:
         missing.append("位置")
     if not report.description:
         missing.append("文字描述")

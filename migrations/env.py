@@ -43,6 +43,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a SQLite table by copy, drop and rename; with foreign keys enforced,
+            # dropping a table that other rows refer to fails. The copy keeps every id, so nothing
+            # dangles after. The pragma works only outside a transaction: set it before the first.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, **OPTIONS)
         with context.begin_transaction():
             context.run_migrations()

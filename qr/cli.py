@@ -48,7 +48,7 @@ def select_checkpoints(session: Session, grid_code: str | None) -> list[Checkpoi
 
     Each checkpoint's grid comes in the same query. Raises click.ClickException for an unknown grid.
     """
-    query = select(Checkpoint).join(Checkpoint.grid).options(contains_eager(Checkpoint.grid)).order_by(Checkpoint.code)
+    query = select(Checkpoint).join(Checkpoint.grid).options(contains_eager(Checkpoint.grid)).order_by(Checkpoint.label)
     if grid_code:
         root = session.scalar(select(Grid).where(Grid.code == grid_code))
         if root is None:
@@ -78,7 +78,7 @@ def load_spots(session: Session, settings: Settings, grid_code: str | None) -> l
     workers = grid_workers(session, {checkpoint.grid_id for checkpoint in checkpoints})
     return [
         Spot(
-            label=checkpoint.code,
+            label=checkpoint.label,
             name=checkpoint.name,
             grid_name=checkpoint.grid.name,
             worker_name=workers.get(checkpoint.grid_id),

@@ -91,7 +91,7 @@ def gate_checkpoint(session: Session, *, lat: float = 31.8, lng: float = 117.3, 
     """A district D with one base grid G1 and its checkpoint CP0001 「小区东门」; committed."""
     district = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
     grid = Grid(code="G1", name="方兴社区第一网格", level=GridLevel.GRID, parent=district, path="/D/G1/")
-    point = Checkpoint(code="CP0001", name="小区东门", grid=grid, lat=lat, lng=lng, key_version=key_version)
+    point = Checkpoint(label="CP0001", name="小区东门", grid=grid, lat=lat, lng=lng, key_version=key_version)
     session.add_all([district, grid, point])
     session.commit()
     return point

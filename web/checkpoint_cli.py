@@ -39,7 +39,7 @@ def _line(checkpoint: Checkpoint) -> str:
     return "\t".join(
         (
             public_code(settings, checkpoint),
-            checkpoint.code,
+            checkpoint.label,
             checkpoint.name,
             f"{grid.code} {grid.name}",
             sign_url(settings, checkpoint),
@@ -80,7 +80,7 @@ def add(name: str, grid_code: str, lat: float, lng: float, coord_system: str, la
         warning = placement_warning(checkpoint)
         uow.commit()
         grid = checkpoint.grid
-        click.echo(f"已添加巡查点 {checkpoint.code}「{checkpoint.name}」（网格 {grid.code} {grid.name}）")
+        click.echo(f"已添加巡查点 {checkpoint.label}「{checkpoint.name}」（网格 {grid.code} {grid.name}）")
         click.echo(sign_url(context.settings, checkpoint))
     if warning:
         _warn(warning)
@@ -133,7 +133,7 @@ def rotate_(label: str) -> None:
             raise _fail(exc) from None
         uow.commit()
         url = sign_url(context.settings, checkpoint)
-    click.echo(f"已更换巡查点 {checkpoint.code}「{checkpoint.name}」的二维码（第 {checkpoint.key_version} 版）")
+    click.echo(f"已更换巡查点 {checkpoint.label}「{checkpoint.name}」的二维码（第 {checkpoint.key_version} 版）")
     click.echo(url)
     click.echo("请重新打印并张贴新标牌：旧标牌扫码后只会提示“此二维码已更换”，不能再用来上报。")
 

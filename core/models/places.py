@@ -54,7 +54,8 @@ class Checkpoint(Timestamped, Base):
     __tablename__ = "checkpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Printed on the sign for people (CP0001); the QR carries the signed public code (core/codes.py).
+    label: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
     lat: Mapped[float]

@@ -34,10 +34,10 @@ from core.services.checkpoint_rows import (
 LABEL_PREFIX = "CP"
 
 _AUTO_LABEL = re.compile(rf"^{LABEL_PREFIX}(\d+)$")
-_QUERY_CHUNK = 500  # codes per IN (...) query
+_QUERY_CHUNK = 500  # grid codes or labels per IN (...) query
 
 
-def checkpoint_code(serial: int) -> str:
+def serial_label(serial: int) -> str:
     """The label printed on the `serial`-th checkpoint sign: CP0001, CP0002, … (CP10000 after CP9999)."""
     return f"{LABEL_PREFIX}{serial:04d}"
 
@@ -92,7 +92,7 @@ def add_checkpoint(
     if problems or fields is None or grid is None:
         raise InvalidInput("；".join(problems))
     checkpoint = Checkpoint(
-        code=fields.label or checkpoint_code(_last_serial(session) + 1),
+        label=fields.label or serial_label(_last_serial(session) + 1),
         name=fields.name,
         grid=grid,
         lat=fields.lat,
@@ -144,7 +144,7 @@ def import_checkpoints(session: Session, path: str | Path) -> ImportResult:
         if checkpoint is None:
             if fields.label is None:
                 serial += 1
-            checkpoint = Checkpoint(code=fields.label or checkpoint_code(serial))
+            checkpoint = Checkpoint(label=fields.label or serial_label(serial))
             session.add(checkpoint)
             result.added += 1
         elif same_place(checkpoint, fields, grid):
@@ -158,13 +158,13 @@ def import_checkpoints(session: Session, path: str | Path) -> ImportResult:
     for (where, _, _), checkpoint in zip(placed, result.checkpoints, strict=True):
         warning = placement_warning(checkpoint)
         if warning:
-            result.warnings.append(f"{where}（{checkpoint.code}）：{warning}")
+            result.warnings.append(f"{where}（{checkpoint.label}）：{warning}")
     return result
 
 
 def rotate(session: Session, label: str) -> Checkpoint:
     """Give checkpoint `label` a new sign code (key_version + 1); signs printed before now read as replaced."""
-    checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == (label or "").strip()))
+    checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.label == (label or "").strip()))
     if checkpoint is None:
         raise NotFound(f"巡查点 {label} 不存在")
     # Raised in SQL, so two rotations at the same time both count.
@@ -176,7 +176,7 @@ def rotate(session: Session, label: str) -> Checkpoint:
 
 def list_checkpoints(session: Session, grid_code: str | None = None) -> list[Checkpoint]:
     """Every checkpoint by label, or those in `grid_code`'s subtree; each with its grid, in one query."""
-    query = select(Checkpoint).join(Checkpoint.grid).options(contains_eager(Checkpoint.grid)).order_by(Checkpoint.code)
+    query = select(Checkpoint).join(Checkpoint.grid).options(contains_eager(Checkpoint.grid)).order_by(Checkpoint.label)
     if grid_code is not None:
         grid = session.scalar(select(Grid).where(Grid.code == grid_code.strip()))
         if grid is None:
@@ -252,7 +252,7 @@ def _grids_by_code(session: Session, codes: Iterable[str]) -> dict[str, Grid]:
 def _existing_by_label(session: Session, labels: Iterable[str]) -> dict[str, Checkpoint]:
     found: dict[str, Checkpoint] = {}
     for chunk in _chunks(labels):
-        found.update((c.code, c) for c in session.scalars(select(Checkpoint).where(Checkpoint.code.in_(chunk))))
+        found.update((c.label, c) for c in session.scalars(select(Checkpoint).where(Checkpoint.label.in_(chunk))))
     return found
 
 
@@ -264,7 +264,7 @@ def _serial(label: str) -> int:
 
 def _last_serial(session: Session) -> int:
     """The highest CPnnnn number in use (0 if none), so a new label never reuses an old sign's."""
-    labels = session.scalars(select(Checkpoint.code).where(Checkpoint.code.startswith(LABEL_PREFIX)))
+    labels = session.scalars(select(Checkpoint.label).where(Checkpoint.label.startswith(LABEL_PREFIX)))
     return max((_serial(label) for label in labels), default=0)
 
 

@@ -16,7 +16,7 @@ from core.errors import InvalidInput
 from core.glossary import CoordSystem, GridLevel
 from core.models import Checkpoint, Grid
 
-MAX_LABEL = 32  # Checkpoint.code
+MAX_LABEL = 32  # Checkpoint.label
 MAX_NAME = 128  # Checkpoint.name
 CSV_REQUIRED = ("name", "grid", "lat", "lng", "coord_system")
 CSV_OPTIONAL = ("label",)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.glossary import CoordSystem, GridLevel, Role
 from core.models import Checkpoint, Grid, StaffUser
 from core.services.catalogue import load_catalogue
-from core.services.checkpoint_admin import checkpoint_code
+from core.services.checkpoint_admin import serial_label
 from core.services.demo_grants import load_grant_demo
 from core.services.staff import create_staff
 from core.settings import Settings
@@ -151,13 +151,13 @@ class _Loader:
     def checkpoint(self, serial: int, name: str, grid: Grid, box: Box, fx: float, fy: float) -> None:
         """The checkpoint numbered `serial`, created at fraction (fx, fy) of its grid's box if missing."""
         self.summary.checkpoints += 1
-        code = checkpoint_code(serial)
-        if self.session.scalar(select(Checkpoint.id).where(Checkpoint.code == code)) is not None:
+        label = serial_label(serial)
+        if self.session.scalar(select(Checkpoint.id).where(Checkpoint.label == label)) is not None:
             return
         w, s, e, n = box
         self.session.add(
             Checkpoint(
-                code=code,
+                label=label,
                 name=name,
                 grid=grid,
                 lng=round(w + (e - w) * fx, 6),

@@ -40,9 +40,16 @@ def lock_draft(session: Session, resident: Resident, ttl_seconds: int) -> Report
     return draft
 
 
+# Keys drafts saved before a ReportInput field was renamed → the field's name now.
+RENAMED_KEYS = {"checkpoint_code": "checkpoint_label"}
+
+
 def report_of(draft: ReportDraft) -> ReportInput:
     # A deep copy: changing the stored JSON in place would hide the change from the ORM.
     data = copy.deepcopy(draft.report)
+    for old, new in RENAMED_KEYS.items():
+        if old in data:
+            data.setdefault(new, data.pop(old))
     if data.get("coord_system"):
         data["coord_system"] = CoordSystem(data["coord_system"])
     return ReportInput(**data)

@@ -33,7 +33,7 @@ class ReportInput:
     lng: float | None = None
     coord_system: CoordSystem | None = None
     location_label: str | None = None
-    checkpoint_code: str | None = None
+    checkpoint_label: str | None = None
     category_code: str | None = None
     anonymous: bool = False
     # Photos uploaded through a page or the API, saved under MEDIA_DIR (relative paths).
@@ -52,7 +52,7 @@ class ReportInput:
             or self.uploads
             or self.attachments
             or self.lat is not None
-            or self.checkpoint_code
+            or self.checkpoint_label
         )
 
     def problems(self) -> list[str]:
@@ -60,7 +60,7 @@ class ReportInput:
         found = []
         if not (self.description.strip() or self.wechat_media_ids or self.uploads):
             found.append("请发送照片或用文字描述问题")
-        if self.lat is None and self.checkpoint_code is None:
+        if self.lat is None and self.checkpoint_label is None:
             found.append("请发送位置")
         if len(self.wechat_media_ids) + len(self.uploads) > MAX_PHOTOS:
             found.append(f"照片最多 {MAX_PHOTOS} 张")
@@ -95,8 +95,8 @@ def submit_report(
         raise InvalidInput("；".join(problems))
 
     checkpoint = None
-    if report.checkpoint_code:
-        checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == report.checkpoint_code))
+    if report.checkpoint_label:
+        checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.label == report.checkpoint_label))
         if checkpoint is None:
             raise InvalidInput("巡查点不存在")
     category = None

@@ -200,7 +200,7 @@ def test_scanning_a_sign_starts_a_report_at_the_checkpoint(wechat, db, checkpoin
     number = submit(wechat, ME)
     with db.session() as s:
         case = s.scalar(select(Case).where(Case.number == number))
-        assert (case.checkpoint.code, case.grid.code, case.lat, case.lng) == ("CP0001", "G1", 31.8, 117.3)
+        assert (case.checkpoint.label, case.grid.code, case.lat, case.lng) == ("CP0001", "G1", 31.8, 117.3)
         assert case.location_label == "小区东门"
 
 

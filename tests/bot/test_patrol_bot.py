@@ -33,7 +33,7 @@ def db(app):
 def sign(db, settings) -> Sign:
     with db.session() as s:
         grids = factories.grid_tree(s)
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grids["G1"], lat=31.8, lng=117.3)
+        point = Checkpoint(label="CP0001", name="小区东门", grid=grids["G1"], lat=31.8, lng=117.3)
         s.add(point)
         factories.staff(s, "worker", Role.GRID_WORKER, "G1", display_name="张网格")
         factories.staff(s, "far-worker", Role.GRID_WORKER, "X")
@@ -67,7 +67,7 @@ def draft_checkpoint(db, openid: str) -> str | None:
     with db.session() as s:
         resident = s.scalar(select(Resident).where(Resident.openid == openid))
         draft = s.scalar(select(ReportDraft).where(ReportDraft.resident_id == resident.id))
-        return (draft.report or {}).get("checkpoint_code") if draft else None
+        return (draft.report or {}).get("checkpoint_label") if draft else None
 
 
 def scan_event(kind: str, openid: str, sign: Sign, create_time: int) -> str:

@@ -14,12 +14,12 @@ from core.models import Checkpoint, Grid
 from core.services.checkpoint_admin import (
     ImportRejected,
     add_checkpoint,
-    checkpoint_code,
     import_checkpoints,
     list_checkpoints,
     placement_warning,
     point_in_geometry,
     rotate,
+    serial_label,
 )
 from core.services.checkpoints import public_code, resolve_code
 from tests.factories import G1_BOX, grid_tree
@@ -65,12 +65,12 @@ def _feature(lng, lat, **properties) -> dict:
 def test_labels_default_to_the_next_free_cp_number(session, grids):
     first = _add(session)
     second = _add(session, name="东门")
-    assert (first.code, second.code) == ("CP0001", "CP0002")
+    assert (first.label, second.label) == ("CP0001", "CP0002")
     named = _add(session, label="FX-东门-01")
-    assert named.code == "FX-东门-01"  # a label that is not CPnnnn does not move the counter
+    assert named.label == "FX-东门-01"  # a label that is not CPnnnn does not move the counter
     _add(session, label="CP0041")
-    assert _add(session).code == "CP0042"  # never below a label in use, so no old sign's label comes back
-    assert checkpoint_code(7) == "CP0007" and checkpoint_code(12345) == "CP12345"
+    assert _add(session).label == "CP0042"  # never below a label in use, so no old sign's label comes back
+    assert serial_label(7) == "CP0007" and serial_label(12345) == "CP12345"
 
 
 def test_add_stores_the_point_and_its_coordinate_system(session, grids):
@@ -176,7 +176,7 @@ def test_csv_import_with_or_without_bom(session, grids, tmp_path, bom):
     result = import_checkpoints(session, _write(tmp_path, "points.csv", CSV, bom=bom))
     session.commit()
     assert (result.added, result.updated, result.unchanged) == (3, 0, 0)
-    stored = {c.code: c for c in session.scalars(select(Checkpoint))}
+    stored = {c.label: c for c in session.scalars(select(Checkpoint))}
     assert set(stored) == {"FX-01", "CP0001", "CP0002"}
     east = stored["FX-01"]
     assert (east.name, east.grid.code, east.lat, east.lng, east.coord_system) == (
@@ -194,7 +194,7 @@ def test_csv_import_with_or_without_bom(session, grids, tmp_path, bom):
 def test_csv_without_a_label_column_and_with_crlf(session, grids, tmp_path):
     text = "Name,Grid,Lat,Lng,Coord_System\r\n东门,G1,31.805,117.305,gcj02\r\n\r\n西门,G1,31.806,117.301,gcj02\r\n"
     result = import_checkpoints(session, _write(tmp_path, "p.csv", text))
-    assert result.added == 2 and [c.code for c in result.checkpoints] == ["CP0001", "CP0002"]
+    assert result.added == 2 and [c.label for c in result.checkpoints] == ["CP0001", "CP0002"]
 
 
 def test_geojson_coordinates_are_lng_lat_and_default_to_wgs84(session, grids, tmp_path):
@@ -208,11 +208,11 @@ def test_geojson_coordinates_are_lng_lat_and_default_to_wgs84(session, grids, tm
     result = import_checkpoints(session, path)
     session.commit()
     assert result.added == 2
-    east = session.scalar(select(Checkpoint).where(Checkpoint.code == "FX-01"))
+    east = session.scalar(select(Checkpoint).where(Checkpoint.label == "FX-01"))
     assert (east.lat, east.lng, east.coord_system) == (31.805, 117.305, CoordSystem.GCJ02)
     west = session.scalar(select(Checkpoint).where(Checkpoint.name == "西门"))
     assert (west.lat, west.lng, west.coord_system) == (31.7, 117.2, CoordSystem.WGS84)
-    assert west.code == "CP0001"
+    assert west.label == "CP0001"
     assert placement_warning(east) is None
 
 
@@ -232,7 +232,7 @@ def test_reimport_by_label_updates_instead_of_adding(session, grids, tmp_path):
     path = _write(tmp_path, "p.csv", text)
     first = import_checkpoints(session, path)
     session.commit()
-    ids = {c.code: c.id for c in first.checkpoints}
+    ids = {c.label: c.id for c in first.checkpoints}
     again = import_checkpoints(session, path)
     session.commit()
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
@@ -324,7 +324,7 @@ def test_import_warns_about_points_outside_their_grid(session, grids, tmp_path):
 def test_auto_labels_skip_the_cp_labels_a_file_gives(session, grids, tmp_path):
     text = "name,grid,lat,lng,coord_system,label\n甲,G1,31.805,117.305,gcj02,\n乙,G1,31.805,117.305,gcj02,CP0001\n"
     result = import_checkpoints(session, _write(tmp_path, "p.csv", text))
-    assert [c.code for c in result.checkpoints] == ["CP0002", "CP0001"]
+    assert [c.label for c in result.checkpoints] == ["CP0002", "CP0001"]
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -334,10 +334,10 @@ def test_list_is_ordered_by_label_and_filtered_to_a_subtree(session, grids):
     for label, grid in [("CP0003", "G2"), ("CP0001", "G1"), ("CP0002", "X")]:
         _add(session, label=label, grid_code=grid)
     session.commit()
-    assert [c.code for c in list_checkpoints(session)] == ["CP0001", "CP0002", "CP0003"]
-    assert [c.code for c in list_checkpoints(session, "C")] == ["CP0001", "CP0003"]
-    assert [c.code for c in list_checkpoints(session, "G2")] == ["CP0003"]
-    assert [c.code for c in list_checkpoints(session, "S2")] == ["CP0002"]
+    assert [c.label for c in list_checkpoints(session)] == ["CP0001", "CP0002", "CP0003"]
+    assert [c.label for c in list_checkpoints(session, "C")] == ["CP0001", "CP0003"]
+    assert [c.label for c in list_checkpoints(session, "G2")] == ["CP0003"]
+    assert [c.label for c in list_checkpoints(session, "S2")] == ["CP0002"]
     assert len(list_checkpoints(session, "D")) == 3
     with pytest.raises(NotFound, match="网格 NOPE 不存在"):
         list_checkpoints(session, "NOPE")
@@ -349,7 +349,7 @@ def test_a_grid_code_prefix_is_not_a_subtree(session, grids):
     session.flush()
     _add(session, label="A", grid_code="G1")
     _add(session, label="B", grid_code="G10")
-    assert [c.code for c in list_checkpoints(session, "G1")] == ["A"]
+    assert [c.label for c in list_checkpoints(session, "G1")] == ["A"]
 
 
 def test_list_loads_the_grids_in_the_same_query(session, grids, database):

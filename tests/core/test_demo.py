@@ -116,11 +116,11 @@ def test_boundaries_are_closed_ccw_polygons_that_tile_their_parent(session, load
 def test_each_checkpoint_lies_in_its_own_grid_only(session, loaded):
     grids = session.scalars(select(Grid).where(Grid.level == GridLevel.GRID)).all()
     checkpoints = session.scalars(select(Checkpoint)).all()
-    assert len({c.code for c in checkpoints}) == len(checkpoints)
+    assert len({c.label for c in checkpoints}) == len(checkpoints)
     for cp in checkpoints:
         assert cp.coord_system == CoordSystem.GCJ02
         containing = [g.code for g in grids if _inside(cp.lng, cp.lat, g.boundary)]
-        assert containing == [cp.grid.code], cp.code
+        assert containing == [cp.grid.code], cp.label
         # And within every area above its grid.
         assert all(_inside(cp.lng, cp.lat, g.boundary) for g in cp.grid.lineage())
 

@@ -29,7 +29,7 @@ def area(session):
     session.add(grids["G3"])
     points = {}
     for n, grid in [(1, "G1"), (2, "G1"), (3, "G1"), (4, "G2"), (5, "X")]:
-        points[f"P{n}"] = Checkpoint(code=f"CP{n}", name=f"巡查点{n}", grid=grids[grid], lat=31.8 + n, lng=117.3)
+        points[f"P{n}"] = Checkpoint(label=f"CP{n}", name=f"巡查点{n}", grid=grids[grid], lat=31.8 + n, lng=117.3)
     session.add_all(points.values())
     people = {
         "center": factories.staff(session, "center", Role.DISTRICT_CENTER),
@@ -203,7 +203,7 @@ def test_each_viewer_sees_only_their_area_and_filters_narrow_it(session, area):
 
     def seen(viewer, **filters):
         entries = patrol.check_ins(session, people[viewer], tz=SHANGHAI, **filters)
-        return sorted((e.staff.username, e.check_in.checkpoint.code) for e in entries)
+        return sorted((e.staff.username, e.check_in.checkpoint.label) for e in entries)
 
     assert seen("center") == [("other-street", "CP5"), ("worker", "CP1"), ("worker", "CP2"), ("worker2", "CP4")]
     assert seen("street") == [("worker", "CP1"), ("worker", "CP2"), ("worker2", "CP4")]

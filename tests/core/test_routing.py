@@ -118,7 +118,7 @@ def test_a_checkpoint_case_keeps_the_checkpoint_grid(session, settings, base_gri
     checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.grid_id == base_grids[0].id).limit(1))
     elsewhere = base_grids[-1]
     lat, lng = interior_points(elsewhere, n=1)[0]
-    case = report(session, settings, lat, lng, checkpoint_code=checkpoint.code)
+    case = report(session, settings, lat, lng, checkpoint_label=checkpoint.label)
     assert case.lat == lat  # the point says the last grid …
     assert grid_index(session).locate(Point(lat, lng, CoordSystem.GCJ02)) == elsewhere.id
     assert case.grid_id == base_grids[0].id  # … the checkpoint decides

@@ -62,7 +62,7 @@ def world(app, settings) -> World:
         load_catalogue(s, settings.catalogue_file)
         grids = factories.grid_tree(s)
         grids["G1"].boundary = factories.G1_BOX
-        point = Checkpoint(code="CP0001", name="小区东门", grid=grids["G1"], lat=31.805, lng=117.305)
+        point = Checkpoint(label="CP0001", name="小区东门", grid=grids["G1"], lat=31.805, lng=117.305)
         s.add(point)
         s.flush()
         old_code = public_code(settings, point)

@@ -58,7 +58,7 @@ def demo(session, settings: Settings) -> list[Checkpoint]:
     """The demo district, committed; its checkpoints by label."""
     load_demo(session, settings)
     session.commit()
-    return list(session.scalars(select(Checkpoint).order_by(Checkpoint.code)))
+    return list(session.scalars(select(Checkpoint).order_by(Checkpoint.label)))
 
 
 def run_signs(app, *args: str):
@@ -76,16 +76,16 @@ def test_every_demo_checkpoint_gets_a_sign_that_scans_to_exactly_its_url(demo, s
     result = run_signs(make_app(settings), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert len(demo) == 36
-    assert sorted(p.name for p in out.glob("*.png")) == [f"{cp.code}.png" for cp in demo]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{cp.label}.png" for cp in demo]
     for checkpoint in demo:
-        path = out / f"{checkpoint.code}.png"
+        path = out / f"{checkpoint.label}.png"
         with Image.open(path) as image:
             assert image.size == (WIDTH, HEIGHT) == (1240, 1748)
             assert tuple(round(d) for d in image.info["dpi"]) == (300, 300)
         assert decode(path) == sign_url(settings, checkpoint)
     assert csv_rows(out) == [
         ["点位编号", "公开码", "点位名称", "所属网格", "二维码链接"],
-        *[[cp.code, public_code(settings, cp), cp.name, cp.grid.name, sign_url(settings, cp)] for cp in demo],
+        *[[cp.label, public_code(settings, cp), cp.name, cp.grid.name, sign_url(settings, cp)] for cp in demo],
     ]
     assert not list(out.glob("*.partial")) and not (out / "signs.pdf").exists()
 
@@ -120,7 +120,7 @@ def test_pdf_has_one_a6_page_per_sign_each_the_very_sign(demo, settings, make_ap
             rebuilt = tmp_path / f"page-{number}.png"
             rebuilt.write_bytes(_pdf_page_png(pdf, pdf.pages[number]))
             checkpoint = demo[number]
-            with Image.open(rebuilt) as page_image, Image.open(out / f"{checkpoint.code}.png") as png:
+            with Image.open(rebuilt) as page_image, Image.open(out / f"{checkpoint.label}.png") as png:
                 assert page_image.tobytes() == png.convert("RGB").tobytes()  # lossless, in label order
             assert decode(rebuilt) == sign_url(settings, checkpoint)
     finally:
@@ -135,8 +135,8 @@ def test_grid_limits_the_set_to_its_subtree(demo, settings, make_app, tmp_path, 
     app = make_app(settings)
     result = run_signs(app, "--out", str(out), "--grid", COMMUNITY)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.glob("*.png")) == [f"{cp.code}.png" for cp in inside]
-    assert [row[0] for row in csv_rows(out)[1:]] == [cp.code for cp in inside]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{cp.label}.png" for cp in inside]
+    assert [row[0] for row in csv_rows(out)[1:]] == [cp.label for cp in inside]
     unknown = run_signs(app, "--out", str(tmp_path / "none"), "--grid", "NOPE")
     assert unknown.exit_code != 0 and "NOPE" in unknown.output
 
@@ -168,8 +168,8 @@ def test_signs_name_the_grid_worker_or_a_dash(session, settings, font, tmp_path)
     factories.staff(session, "w1", Role.GRID_WORKER, "G1", display_name="王小明")
     factories.staff(session, "w2", Role.GRID_WORKER, "G1", display_name="李娜")
     factories.staff(session, "leader", Role.GRID_LEADER, "G2", display_name="网格长不是网格员")
-    for code, grid in (("A1", grids["G1"]), ("B1", grids["G2"])):
-        session.add(Checkpoint(code=code, name=f"点位{code}", grid=grid, lat=31.8, lng=117.3))
+    for label, grid in (("A1", grids["G1"]), ("B1", grids["G2"])):
+        session.add(Checkpoint(label=label, name=f"点位{label}", grid=grid, lat=31.8, lng=117.3))
     session.flush()
     spots = {spot.label: spot for spot in load_spots(session, settings, None)}
     assert spots["A1"].worker_name == "王小明、李娜"
@@ -190,7 +190,7 @@ def test_wechat_signs_encode_the_accounts_permanent_qr(demo, settings, make_app,
     assert result.exit_code == 0, result.output
     calls = fake_wechat.calls("/cgi-bin/qrcode/create")
     rows = csv_rows(out)[1:]
-    inside = [cp for cp in demo if cp.code in {row[0] for row in rows}]
+    inside = [cp for cp in demo if cp.label in {row[0] for row in rows}]
     assert len(inside) == len(calls) == 9
     assert [call.json for call in calls] == [
         {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene_for(settings, cp)}}}
@@ -198,7 +198,7 @@ def test_wechat_signs_encode_the_accounts_permanent_qr(demo, settings, make_app,
     ]
     assert all(call.errcode is None and call.status == 200 for call in calls)
     for checkpoint, row in zip(inside, rows, strict=True):
-        scanned = decode(out / f"{checkpoint.code}.png")
+        scanned = decode(out / f"{checkpoint.label}.png")
         assert scanned.startswith("http://weixin.qq.com/q/") and scanned == row[4]
     assert len({row[4] for row in rows}) == 9
 

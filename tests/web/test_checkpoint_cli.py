@@ -61,13 +61,13 @@ def test_add_prints_the_label_and_a_url_that_opens(cli, session, settings):
     first, url = result.stdout.splitlines()
     assert first == "已添加巡查点 CP0001「3栋楼下」（网格 G1 网格G1）"
     scanned = resolve_url(session, settings, url)
-    assert scanned.verdict is Verdict.VALID and scanned.checkpoint.code == "CP0001"
+    assert scanned.verdict is Verdict.VALID and scanned.checkpoint.label == "CP0001"
     assert scanned.checkpoint.coord_system == CoordSystem.GCJ02  # the default of --coord
     assert result.stderr == ""
 
     again = _add(cli, "--coord", "wgs84", "--label", "FX-东门")
     assert again.exit_code == 0, again.output
-    stored = session.scalar(select(Checkpoint).where(Checkpoint.code == "FX-东门"))
+    stored = session.scalar(select(Checkpoint).where(Checkpoint.label == "FX-东门"))
     assert stored.coord_system == CoordSystem.WGS84
 
 
@@ -160,7 +160,7 @@ def test_list_prints_one_line_per_checkpoint_whose_code_opens(cli, session, sett
     assert [row[1] for row in rows] == ["CP0001", "CP0002", "CP0003"]
     for code, label, name, grid, url in rows:
         scanned = resolve_code(session, settings, code)
-        assert scanned.verdict is Verdict.VALID and scanned.checkpoint.code == label
+        assert scanned.verdict is Verdict.VALID and scanned.checkpoint.label == label
         assert name == f"点{label}"
         assert grid == f"{scanned.checkpoint.grid.code} {scanned.checkpoint.grid.name}"
         assert url == sign_url(settings, scanned.checkpoint) == f"{settings.public_base_url}/q/{code}"

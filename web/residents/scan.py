@@ -119,7 +119,7 @@ def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
     form, errors = request.form, []
     report = ReportInput(
         description=(form.get("description") or "").strip(),
-        checkpoint_code=checkpoint.code,
+        checkpoint_label=checkpoint.label,
         category_code=form.get("category") or None,
     )
     if len(report.description) > MAX_DESCRIPTION:

@@ -24,7 +24,7 @@ def test_a_resident_reports_from_a_sign_and_follows_the_case(make_app, settings,
     with database.session() as s:
         load_demo(s, settings)
         s.commit()
-        checkpoint = s.scalar(select(Checkpoint).where(Checkpoint.code == "CP0005"))
+        checkpoint = s.scalar(select(Checkpoint).where(Checkpoint.label == "CP0005"))
         code, name = public_code(settings, checkpoint), checkpoint.name
     photo = tmp_path / "street.jpg"
     photo.write_bytes(images.photo_with_exif(1600, 1200))
@@ -62,4 +62,4 @@ def test_a_resident_reports_from_a_sign_and_follows_the_case(make_app, settings,
         case = s.scalar(select(Case).where(Case.number == number))
         assert case.category.name == lamp and case.description == "路灯一直不亮，晚上很黑"
         assert (case.lat, case.lng, case.coord_system) == (31.7985, 117.2981, CoordSystem.WGS84)
-        assert len(case.events) == 1 and case.checkpoint.code == "CP0005"
+        assert len(case.events) == 1 and case.checkpoint.label == "CP0005"

@@ -66,7 +66,7 @@ def test_a_report_from_the_page_becomes_a_case_with_a_tracking_link(client, db, 
     link = re.search(r'id="tracking-link" href="([^"]+)"', html)[1]
     with db.session() as s:
         case = s.scalar(select(Case).where(Case.number == number))
-        assert case.source == CaseSource.SCAN and case.checkpoint.code == "CP0001"
+        assert case.source == CaseSource.SCAN and case.checkpoint.label == "CP0001"
         assert case.contact_phone == "13800000000" and case.reporter is None
         assert link.endswith(f"/t/{case.tracking_token}") and len(case.tracking_token) >= 20
         [photo] = s.scalars(select(Photo)).all()
@@ -165,7 +165,7 @@ def test_a_signed_in_grid_worker_checks_in_instead_of_reporting(client, db, code
     assert "已签到" in html and "王网格员" in html and "在此处上报问题" in html
     with db.session() as s:
         [check_in] = s.scalars(select(CheckIn)).all()
-        assert (check_in.source, check_in.checkpoint.code) == ("page", "CP0001")
+        assert (check_in.source, check_in.checkpoint.label) == ("page", "CP0001")
     assert "提交上报" in client.get(f"/q/{code}?report=1").get_data(as_text=True)
 
 

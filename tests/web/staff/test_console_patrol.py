@@ -29,7 +29,7 @@ def patrolled(app):
     with context.database.session() as s:
         g = factories.grid_tree(s)
         points = {
-            label: Checkpoint(code=label, name=f"巡查点{label}", grid=g[grid], lat=31.8, lng=117.3)
+            label: Checkpoint(label=label, name=f"巡查点{label}", grid=g[grid], lat=31.8, lng=117.3)
             for label, grid in [("CP1", "G1"), ("CP2", "G1"), ("CP3", "G2"), ("CP4", "X")]
         }
         s.add_all(points.values())

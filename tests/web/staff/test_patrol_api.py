@@ -50,9 +50,9 @@ def signs(app) -> Signs:
     settings = context.settings
     with context.database.session() as s:
         grids = factories.grid_tree(s)
-        east = Checkpoint(code="CP1", name="小区东门", grid=grids["G1"], lat=31.8, lng=117.3, key_version=2)
-        west = Checkpoint(code="CP2", name="小区西门", grid=grids["G2"], lat=31.81, lng=117.3)
-        far = Checkpoint(code="CP3", name="河边", grid=grids["X"], lat=31.9, lng=117.4)
+        east = Checkpoint(label="CP1", name="小区东门", grid=grids["G1"], lat=31.8, lng=117.3, key_version=2)
+        west = Checkpoint(label="CP2", name="小区西门", grid=grids["G2"], lat=31.81, lng=117.3)
+        far = Checkpoint(label="CP3", name="河边", grid=grids["X"], lat=31.9, lng=117.4)
         s.add_all([east, west, far])
         factories.staff(s, "center", Role.DISTRICT_CENTER)
         factories.staff(s, "street", Role.STREET_CENTER, "S")

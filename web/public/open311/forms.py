@@ -183,15 +183,17 @@ def read_request(session: Session, form: Mapping[str, Sequence[str]]) -> PostedR
     lat = _coordinate(lat_raw, "lat", -90, 90) if lat_raw is not None else None
     lng = _coordinate(lng_raw, "long", -180, 180) if lng_raw is not None else None
     address_string = clean(_first(form, "address_string"), 256) or None
-    address_id = clean(_first(form, "address_id"), 64) or None
-    if lat is None and address_id is None:
+    # Open311's address_id is, here, a checkpoint's printed label (CP0001), never its signed public code.
+    checkpoint_label = clean(_first(form, "address_id"), 64) or None
+    if lat is None and checkpoint_label is None:
         if address_string:
             raise InvalidInput(
                 "本系统不能按地址文字定位：请同时提供 lat 和 long（WGS-84），或以 address_id 给出巡查点编号"
             )
         raise InvalidInput("缺少位置：请提供 lat 和 long（WGS-84），或以 address_id 给出巡查点编号")
-    if address_id is not None and session.scalar(select(Checkpoint.id).where(Checkpoint.code == address_id)) is None:
-        raise InvalidInput(f"address_id {address_id} 不是本区的巡查点编号（如 CP0001）")
+    known = select(Checkpoint.id).where(Checkpoint.label == checkpoint_label)
+    if checkpoint_label is not None and session.scalar(known) is None:
+        raise InvalidInput(f"address_id {checkpoint_label} 不是本区的巡查点编号（如 CP0001）")
 
     description = clean(_first(form, "description"))
     if len(description) > MAX_DESCRIPTION:
@@ -219,12 +221,21 @@ def read_request(session: Session, form: Mapping[str, Sequence[str]]) -> PostedR
         lng=lng,
         coord_system=CoordSystem.WGS84 if lat is not None else None,
         location_label=address_string,
-        checkpoint_code=address_id,
+        checkpoint_label=checkpoint_label,
         category_code=category.code,
         contact_phone=phone,
         category_chosen=True,
     )
-    posted = [category.code, lat, lng, address_id, address_string, description, sorted(answers.items()), media_url]
+    posted = [
+        category.code,
+        lat,
+        lng,
+        checkpoint_label,
+        address_string,
+        description,
+        sorted(answers.items()),
+        media_url,
+    ]
     fingerprint = hashlib.sha256(json.dumps(posted, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
     return PostedRequest(report, fingerprint)
 

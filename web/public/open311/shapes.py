@@ -151,7 +151,7 @@ def request_entry(case: Case, tz: ZoneInfo) -> dict[str, Any]:
         "updated_datetime": w3c(case.updated_at, tz),
         "expected_datetime": w3c(case.deadline_at, tz),
         "address": public_text(case.checkpoint.name if case.checkpoint else case.location_label),
-        "address_id": case.checkpoint.code if case.checkpoint else None,
+        "address_id": case.checkpoint.label if case.checkpoint else None,
         "zipcode": None,
         "lat": lat,
         "long": lng,

@@ -39,7 +39,7 @@ def _checkpoint_label(code: str) -> tuple[str | None, str | None]:
         return None, "此二维码已更换，请扫描现场张贴的新二维码"
     if not scanned.valid or scanned.checkpoint is None:
         return None, "巡查点不存在：二维码无法识别"
-    return scanned.checkpoint.code, None
+    return scanned.checkpoint.label, None
 
 
 def _category_problem(code: str) -> str | None:
@@ -97,7 +97,7 @@ def report(form: dict[str, Any]) -> Any:
     report_input = ReportInput(
         description=form["description"].strip(),
         category_code=form["category"],
-        checkpoint_code=checkpoint_label,
+        checkpoint_label=checkpoint_label,
         anonymous=form["anonymous"],
         uploads=saved.paths,
     )

@@ -61,7 +61,8 @@ def check_in_json(check_in: CheckIn, staff: StaffUser) -> dict[str, Any]:
         "at": check_in.at.isoformat(),
         "source": check_in.source,
         "staff": {"username": staff.username, "name": staff.display_name},
-        "checkpoint": {"code": checkpoint.code, "name": checkpoint.name, "grid": checkpoint.grid.code},
+        # "code" here is the printed label (CP0001): the field name is the staff API's, kept for its clients.
+        "checkpoint": {"code": checkpoint.label, "name": checkpoint.name, "grid": checkpoint.grid.code},
         "location": (
             {"lat": check_in.lat, "lng": check_in.lng, "coord_system": check_in.coord_system.value}
             if check_in.lat is not None and check_in.coord_system
