@@ -144,3 +144,14 @@ def test_script_in_a_description_is_text_in_the_console(app, client, world, text
     if "<" in text or '"' in text:
         assert text not in page  # markup arrives escaped; words without it are harmless as text
     assert "49" not in page.split('id="description">')[1].split("</p>")[0]  # no template evaluation
+
+
+OPEN_REDIRECTS = ["/%09/evil.com", "/%0a/x", "//evil.com", "/%5Cevil.com", "https://evil.com/", "/%252F%252Fevil.com"]
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_signing_in_never_sends_the_browser_off_the_site(client, world, unchanged, target):
+    token = csrf_token(client)
+    form = {"csrf_token": token, "username": "center", "password": factories.PASSWORD}
+    answer = unchanged(lambda: client.post(f"/console/login?next={target}", data=form))
+    assert answer.status_code == 303 and answer.headers["Location"] == "/console/"
