@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import Case
+from core.models import Case, Grid
 from tests import factories
 from tests.console import console_login, csrf_token
 
@@ -155,3 +155,14 @@ def test_signing_in_never_sends_the_browser_off_the_site(client, world, unchange
     form = {"csrf_token": token, "username": "center", "password": factories.PASSWORD}
     answer = unchanged(lambda: client.post(f"/console/login?next={target}", data=form))
     assert answer.status_code == 303 and answer.headers["Location"] == "/console/"
+
+
+@pytest.mark.parametrize("path", ["/console/figures?area=C&format=csv", "/console/patrol?area=C&format=csv"])
+def test_a_formula_in_a_name_is_text_in_the_downloads(app, client, world, unchanged, path):
+    with app.extensions["gongzhi"].database.session() as s:
+        s.scalar(select(Grid).where(Grid.code == "G1")).name = '=HYPERLINK("http://evil.example","x")'
+        s.commit()
+    console_login(client, "center")
+    answer = unchanged(lambda: client.get(path))
+    body = answer.get_data().decode("utf-8-sig")
+    assert answer.status_code == 200 and "'=HYPERLINK" in body and ",=HYPERLINK" not in body
