@@ -34,10 +34,11 @@ def create_app(context: AppContext) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
-    from web import cli, csrf, errors, platform, public, residents, staff
+    from web import cli, csrf, errors, headers, platform, public, residents, staff
 
     errors.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app, context.settings.public_base_url)
     cli.init_app(app)
     # Money is kept in fen; the public grant pages and the console's both show it as 元.
     app.add_template_filter(_yuan, "yuan")
