@@ -166,3 +166,13 @@ def test_a_formula_in_a_name_is_text_in_the_downloads(app, client, world, unchan
     answer = unchanged(lambda: client.get(path))
     body = answer.get_data().decode("utf-8-sig")
     assert answer.status_code == 200 and "'=HYPERLINK" in body and ",=HYPERLINK" not in body
+
+
+def test_opening_a_sign_checks_no_one_in_and_a_check_in_needs_its_token(client, world, unchanged):
+    console_login(client, "worker")
+    page = unchanged(lambda: client.get(f"/q/{world.code}"))
+    assert page.status_code == 200 and "签到" in page.get_data(as_text=True)
+    forged = unchanged(lambda: client.post(f"/q/{world.code}/check-in", data={"csrf_token": "forged"}))
+    assert forged.status_code == 400
+    old = unchanged(lambda: client.post(f"/q/{world.old_code}/check-in", data={"csrf_token": csrf_token(client)}))
+    assert old.status_code == 410

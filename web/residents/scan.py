@@ -80,21 +80,36 @@ def sign(code: str) -> Any:
     assert checkpoint is not None
     staff = signed_in_staff()
     if staff is not None and not request.args.get("report"):
-        context = current_context()
-        try:
-            with context.uow() as uow:
-                check_in = record_check_in(
-                    uow.session,
-                    uow.session.get(StaffUser, staff.id),
-                    uow.session.get(Checkpoint, checkpoint.id),
-                    source="page",
-                )
-                uow.commit()
-                at = check_in.at.astimezone(context.settings.tz)
-            return render_template("scan/checked_in.html", checkpoint=checkpoint, staff=staff, at=at, code=code)
-        except Forbidden as exc:
-            return _form(checkpoint, code, errors=[exc.message])
+        # Opening the page records nothing: the 签到 button POSTs, with the CSRF token.
+        return render_template("scan/check_in.html", checkpoint=checkpoint, staff=staff, code=code)
     return _wechat_sign_in(code) or _form(checkpoint, code)
+
+
+@blueprint.post("/q/<code>/check-in")
+def check_in(code: str) -> Any:
+    check_csrf()
+    scanned = _scanned(code)
+    if not scanned.valid:
+        return _refuse(scanned)
+    checkpoint = scanned.checkpoint
+    assert checkpoint is not None
+    staff = signed_in_staff()
+    if staff is None:
+        return redirect(url_for("console_auth.login", next=url_for("scan.sign", code=code)), code=303)
+    context = current_context()
+    try:
+        with context.uow() as uow:
+            done = record_check_in(
+                uow.session,
+                uow.session.get(StaffUser, staff.id),
+                uow.session.get(Checkpoint, checkpoint.id),
+                source="page",
+            )
+            uow.commit()
+            at = done.at.astimezone(context.settings.tz)
+    except Forbidden as exc:
+        return _form(checkpoint, code, errors=[exc.message], status=403)
+    return render_template("scan/checked_in.html", checkpoint=checkpoint, staff=staff, at=at, code=code)
 
 
 @blueprint.get("/wechat/oauth")
