@@ -326,3 +326,23 @@ def test_json_errors_are_not_sniffed_and_leak_no_referrer(client, world, unchang
     answer = unchanged(lambda: client.get(f"/api/v1/cases/{world.case_number}"))
     assert answer.status_code in (401, 403, 404)
     assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+# --- the WeChat return and the Host header -------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["0" * 32, "https://evil.example/", "/q/abc", ""])
+def test_a_wechat_return_with_a_state_this_session_never_made_goes_nowhere(client, world, unchanged, state):
+    answer = unchanged(lambda: client.get("/wechat/oauth", query_string={"code": "x", "state": state}))
+    assert answer.status_code == 404
+
+
+def test_a_forged_host_header_puts_no_link_elsewhere(app, client, world, unchanged):
+    from sqlalchemy import select
+
+    from core.models import Case
+
+    with app.extensions["gongzhi"].database.session() as s:
+        token = s.scalar(select(Case).where(Case.number == world.case_number)).tracking_token
+    answer = unchanged(lambda: client.get(f"/t/{token}?submitted=1", base_url="http://evil.example"))
+    assert answer.status_code == 200 and "evil.example" not in answer.get_data(as_text=True)
