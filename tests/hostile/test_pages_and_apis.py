@@ -342,7 +342,9 @@ def test_a_forged_host_header_puts_no_link_elsewhere(app, client, world, unchang
 
     from core.models import Case
 
+    token = "hostile-host-token"
     with app.extensions["gongzhi"].database.session() as s:
-        token = s.scalar(select(Case).where(Case.number == world.case_number)).tracking_token
+        s.scalar(select(Case).where(Case.number == world.case_number)).tracking_token = token
+        s.commit()
     answer = unchanged(lambda: client.get(f"/t/{token}?submitted=1", base_url="http://evil.example"))
     assert answer.status_code == 200 and "evil.example" not in answer.get_data(as_text=True)
