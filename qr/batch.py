@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from core.spreadsheet import safe_row
 from qr.fonts import FontSpec
 from qr.signs import DPI, SignData, render_sign, save_sign
 
@@ -116,7 +117,7 @@ def write_csv(rows: Iterable[SignRow], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         for row in rows:
-            writer.writerow((row.label, row.public_code, row.name, row.grid, row.url))
+            writer.writerow(safe_row((row.label, row.public_code, row.name, row.grid, row.url)))
     os.replace(partial, path)
 
 

@@ -77,4 +77,14 @@ def phone_browser():
     options.add_argument(
         "--user-agent=Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/156 Mobile Safari/537.36"
     )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for csp_violations
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def csp_violations(browser) -> list[str]:
+    """The Content-Security-Policy violations the browser's console reported since the last call."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Content-Security-Policy" in entry["message"]
+    ]

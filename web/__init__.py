@@ -43,10 +43,11 @@ def create_app(context: AppContext) -> Flask:
         # a header: links are built from PUBLIC_BASE_URL.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)  # type: ignore[method-assign]
 
-    from web import cli, csrf, errors, platform, public, residents, staff
+    from web import cli, csrf, errors, headers, platform, public, residents, staff
 
     errors.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app, context.settings.public_base_url)
     cli.init_app(app)
     # Money is kept in fen; the public grant pages and the console's both show it as 元.
     app.add_template_filter(_yuan, "yuan")

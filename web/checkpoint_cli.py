@@ -19,6 +19,7 @@ from core.services.checkpoint_admin import (
     rotate,
 )
 from core.services.checkpoints import public_code, sign_url
+from core.spreadsheet import safe_row
 from web.context import current_context
 
 checkpoint_cli = AppGroup("checkpoint", help="巡查点（二维码标牌）：添加、批量导入、列出、更换二维码。")
@@ -36,15 +37,14 @@ def _line(checkpoint: Checkpoint) -> str:
     """One checkpoint for `list`: public code, label, name, grid, sign URL — tab-separated."""
     settings = current_context().settings
     grid = checkpoint.grid
-    return "\t".join(
-        (
-            public_code(settings, checkpoint),
-            checkpoint.label,
-            checkpoint.name,
-            f"{grid.code} {grid.name}",
-            sign_url(settings, checkpoint),
-        )
+    cells = (
+        public_code(settings, checkpoint),
+        checkpoint.label,
+        checkpoint.name,
+        f"{grid.code} {grid.name}",
+        sign_url(settings, checkpoint),
     )
+    return "\t".join(safe_row(cells))  # people paste the list into a spreadsheet
 
 
 @checkpoint_cli.command("add")

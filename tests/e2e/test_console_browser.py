@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.glossary import PhotoStatus, Role
 from core.models import Case, Photo
 from tests import factories, images
-from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, phone_browser
+from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
 from tests.e2e.conftest import needs_real_services
 from tests.processes import wait_until
 from tests.wechat_sender import reply_text
@@ -67,11 +67,13 @@ def test_dispatcher_worker_and_verifier_close_a_case_in_the_browser(
             browser.find_element(By.ID, "password").send_keys(factories.PASSWORD)
             browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
             wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            assert csp_violations(browser) == []  # the sign-in page and the queue under the policy
 
         def open_case(view: str) -> None:
             browser.get(f"{server.url}/console/?view={view}")
             browser.find_element(By.LINK_TEXT, number).click()
             wait.until(ec.text_to_be_present_in_element((By.ID, "case-number"), number))
+            assert csp_violations(browser) == []  # the case page, its map and its forms
 
         def move(name: str, **fields: str) -> None:
             form = browser.find_element(By.CSS_SELECTOR, f"form[data-move={name}]")
@@ -118,6 +120,7 @@ def test_dispatcher_worker_and_verifier_close_a_case_in_the_browser(
             what="the processed after-photo on the case page",
         )
         assert photo_shown
+        assert csp_violations(browser) == []  # the after-photo, from PUBLIC_BASE_URL's origin, allowed
         browser.save_screenshot(str(tmp_path / "closed.png"))
 
     with database.session() as s:

@@ -300,3 +300,51 @@ def test_bad_open311_reads_are_clear_4xx(client, world, unchanged, path):
     assert 400 <= answer.status_code < 500
     # An echoed value is data in a JSON or XML document, never markup of an HTML page.
     assert answer.mimetype in ("application/json", "text/xml", "application/xml")
+
+
+# --- security headers ----------------------------------------------------------------------------
+
+FRAMED = {
+    "the sign page": "/q/{code}",
+    "a forged sign": "/q/forged-code",
+    "an unknown tracking token": "/t/no-such-token",
+    "the console sign-in": "/console/login",
+    "a missing page": "/nowhere",
+}
+
+
+@pytest.mark.parametrize("name", FRAMED)
+def test_no_page_can_be_framed_or_run_inline_script(client, world, unchanged, name):
+    answer = unchanged(lambda: client.get(FRAMED[name].replace("{code}", world.code)))
+    policy = answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy and "unsafe-eval" not in policy
+    assert answer.headers["X-Frame-Options"] == "DENY" and answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_json_errors_are_not_sniffed_and_leak_no_referrer(client, world, unchanged):
+    answer = unchanged(lambda: client.get(f"/api/v1/cases/{world.case_number}"))
+    assert answer.status_code in (401, 403, 404)
+    assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+# --- the WeChat return and the Host header -------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["0" * 32, "https://evil.example/", "/q/abc", ""])
+def test_a_wechat_return_with_a_state_this_session_never_made_goes_nowhere(client, world, unchanged, state):
+    answer = unchanged(lambda: client.get("/wechat/oauth", query_string={"code": "x", "state": state}))
+    assert answer.status_code == 404
+
+
+def test_a_forged_host_header_puts_no_link_elsewhere(app, client, world, unchanged):
+    from sqlalchemy import select
+
+    from core.models import Case
+
+    token = "hostile-host-token"
+    with app.extensions["gongzhi"].database.session() as s:
+        s.scalar(select(Case).where(Case.number == world.case_number)).tracking_token = token
+        s.commit()
+    answer = unchanged(lambda: client.get(f"/t/{token}?submitted=1", base_url="http://evil.example"))
+    assert answer.status_code == 200 and "evil.example" not in answer.get_data(as_text=True)

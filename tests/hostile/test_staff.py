@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import Case
+from core.models import Case, Grid
 from tests import factories
 from tests.console import console_login, csrf_token
 
@@ -144,3 +144,35 @@ def test_script_in_a_description_is_text_in_the_console(app, client, world, text
     if "<" in text or '"' in text:
         assert text not in page  # markup arrives escaped; words without it are harmless as text
     assert "49" not in page.split('id="description">')[1].split("</p>")[0]  # no template evaluation
+
+
+OPEN_REDIRECTS = ["/%09/evil.com", "/%0a/x", "//evil.com", "/%5Cevil.com", "https://evil.com/", "/%252F%252Fevil.com"]
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_signing_in_never_sends_the_browser_off_the_site(client, world, unchanged, target):
+    token = csrf_token(client)
+    form = {"csrf_token": token, "username": "center", "password": factories.PASSWORD}
+    answer = unchanged(lambda: client.post(f"/console/login?next={target}", data=form))
+    assert answer.status_code == 303 and answer.headers["Location"] == "/console/"
+
+
+@pytest.mark.parametrize("path", ["/console/figures?area=C&format=csv", "/console/patrol?area=C&format=csv"])
+def test_a_formula_in_a_name_is_text_in_the_downloads(app, client, world, unchanged, path):
+    with app.extensions["gongzhi"].database.session() as s:
+        s.scalar(select(Grid).where(Grid.code == "G1")).name = '=HYPERLINK("http://evil.example","x")'
+        s.commit()
+    console_login(client, "center")
+    answer = unchanged(lambda: client.get(path))
+    body = answer.get_data().decode("utf-8-sig")
+    assert answer.status_code == 200 and "'=HYPERLINK" in body and ",=HYPERLINK" not in body
+
+
+def test_opening_a_sign_checks_no_one_in_and_a_check_in_needs_its_token(client, world, unchanged):
+    console_login(client, "worker")
+    page = unchanged(lambda: client.get(f"/q/{world.code}"))
+    assert page.status_code == 200 and "签到" in page.get_data(as_text=True)
+    forged = unchanged(lambda: client.post(f"/q/{world.code}/check-in", data={"csrf_token": "forged"}))
+    assert forged.status_code == 400
+    old = unchanged(lambda: client.post(f"/q/{world.old_code}/check-in", data={"csrf_token": csrf_token(client)}))
+    assert old.status_code == 410

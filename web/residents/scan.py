@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from core.codes import Verdict
 from core.errors import Forbidden, InvalidInput
@@ -20,6 +21,8 @@ from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
 from web.context import current_context, db_session
 from web.csrf import check_csrf
+from web.links import public_url
+from web.redirects import safe_next
 from web.staff.auth import signed_in_staff
 from wxclient.oauth import OAuth, in_wechat
 
@@ -29,6 +32,8 @@ blueprint = Blueprint("scan", __name__)
 PER_CLIENT = {"limit": 5, "window_seconds": 600}
 PER_CHECKPOINT = {"limit": 60, "window_seconds": 3600}
 PHONE_CHARS = set("0123456789+- ")
+OAUTH_KEY = "oauth"
+OAUTH_STATE_SECONDS = 3600  # longer than any WeChat round trip; a spent state is remembered this long
 
 
 def _scanned(code: str) -> Scanned:
@@ -42,16 +47,33 @@ def _refuse(scanned: Scanned) -> tuple[str, int]:
 
 
 def _wechat_sign_in(code: str) -> Any | None:
-    """In WeChat, send the resident through snsapi_base once, so that updates reach them there."""
+    """In WeChat, send the resident through snsapi_base once, so that updates reach them there.
+
+    The OAuth `state` is a random value kept in this session (with the page to return to): a state
+    minted for another session is refused, and each is used once (Redis remembers the spent ones,
+    since a cookie session could be replayed).
+    """
     settings = current_context().settings
     if not settings.has_wechat_credentials or not in_wechat(request.user_agent.string):
         return None
     if session.get("openid") or session.get("oauth_tried"):
         return None
     session["oauth_tried"] = True
-    state = URLSafeSerializer(settings.secret_key, salt="oauth").dumps(url_for("scan.sign", code=code))
-    oauth = OAuth(settings, url_for("scan.oauth_return", _external=True), state)
+    state = secrets.token_hex(16)  # WeChat allows letters and digits only, up to 128 bytes
+    session[OAUTH_KEY] = {"state": state, "to": url_for("scan.sign", code=code)}
+    oauth = OAuth(settings, public_url("scan.oauth_return"), state)
     return redirect(oauth.authorize_url)
+
+
+def _oauth_target() -> str | None:
+    """Where the WeChat return goes, if its state is this session's unspent one; else None."""
+    pending, sent = session.pop(OAUTH_KEY, None), request.args.get("state", "")
+    if not isinstance(pending, dict) or not sent or not hmac.compare_digest(str(pending.get("state")), sent):
+        return None
+    spent = current_context().redis.set(f"gongzhi:oauth-state:{sent}", 1, nx=True, ex=OAUTH_STATE_SECONDS)
+    if not spent:
+        return None
+    return safe_next(pending.get("to"), "/")
 
 
 def _form(checkpoint: Checkpoint, code: str, *, errors: list[str] | None = None, status: int = 200) -> Any:
@@ -80,39 +102,53 @@ def sign(code: str) -> Any:
     assert checkpoint is not None
     staff = signed_in_staff()
     if staff is not None and not request.args.get("report"):
-        context = current_context()
-        try:
-            with context.uow() as uow:
-                check_in = record_check_in(
-                    uow.session,
-                    uow.session.get(StaffUser, staff.id),
-                    uow.session.get(Checkpoint, checkpoint.id),
-                    source="page",
-                )
-                uow.commit()
-                at = check_in.at.astimezone(context.settings.tz)
-            return render_template("scan/checked_in.html", checkpoint=checkpoint, staff=staff, at=at, code=code)
-        except Forbidden as exc:
-            return _form(checkpoint, code, errors=[exc.message])
+        # Opening the page records nothing: the 签到 button POSTs, with the CSRF token.
+        return render_template("scan/check_in.html", checkpoint=checkpoint, staff=staff, code=code)
     return _wechat_sign_in(code) or _form(checkpoint, code)
+
+
+@blueprint.post("/q/<code>/check-in")
+def check_in(code: str) -> Any:
+    check_csrf()
+    scanned = _scanned(code)
+    if not scanned.valid:
+        return _refuse(scanned)
+    checkpoint = scanned.checkpoint
+    assert checkpoint is not None
+    staff = signed_in_staff()
+    if staff is None:
+        return redirect(url_for("console_auth.login", next=url_for("scan.sign", code=code)), code=303)
+    context = current_context()
+    try:
+        with context.uow() as uow:
+            done = record_check_in(
+                uow.session,
+                uow.session.get(StaffUser, staff.id),
+                uow.session.get(Checkpoint, checkpoint.id),
+                source="page",
+            )
+            uow.commit()
+            at = done.at.astimezone(context.settings.tz)
+    except Forbidden as exc:
+        return _form(checkpoint, code, errors=[exc.message], status=403)
+    return render_template("scan/checked_in.html", checkpoint=checkpoint, staff=staff, at=at, code=code)
 
 
 @blueprint.get("/wechat/oauth")
 def oauth_return() -> Any:
     """WeChat sends the resident back here with a code; the openid it stands for joins the session."""
-    settings = current_context().settings
-    try:
-        target = URLSafeSerializer(settings.secret_key, salt="oauth").loads(request.args.get("state", ""))
-    except BadSignature:
+    target = _oauth_target()
+    if target is None:
         return render_template("scan/invalid.html"), 404
     code = request.args.get("code")
     if code:
+        settings = current_context().settings
         try:
-            result = OAuth(settings, url_for("scan.oauth_return", _external=True), "").fetch_access_token(code)
+            result = OAuth(settings, public_url("scan.oauth_return"), "").fetch_access_token(code)
             session["openid"] = result["openid"]
         except Exception:  # WeChat said no or did not answer: the page still works, without the openid
             pass
-    return redirect(target if isinstance(target, str) and target.startswith("/q/") else "/")
+    return redirect(target)
 
 
 def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from core.models import Case
 from core.services.resident_cases import resident_timeline
 from web.context import current_context, db_session
+from web.links import public_url
 
 blueprint = Blueprint("track", __name__)
 
@@ -30,5 +31,5 @@ def show(token: str) -> Any:
         timeline=resident_timeline(case),
         tz=current_context().settings.tz,
         submitted=bool(request.args.get("submitted")),
-        link=url_for("track.show", token=token, _external=True),
+        link=public_url("track.show", token=token),
     )

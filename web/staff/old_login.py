@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
 
+from web.redirects import safe_next
+
 blueprint = Blueprint("staff_pages", __name__, url_prefix="/staff")
 
 
 @blueprint.get("/login")
 def login() -> Any:
     # Printed instructions and bookmarks still say /staff/login; keep them working.
-    return redirect(url_for("console_auth.login", next=request.args.get("next") or None), code=308)
+    target = safe_next(request.args.get("next"), "") or None
+    return redirect(url_for("console_auth.login", next=target), code=308)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +12,7 @@ from core.models import Case, Checkpoint
 from core.services.checkpoints import public_code
 from core.services.demo import load_demo
 from tests import images
-from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, phone_browser
+from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,15 +50,20 @@ def test_a_resident_reports_from_a_sign_and_follows_the_case(make_app, settings,
         browser.find_element(By.ID, "photos").send_keys(str(photo))
         browser.find_element(By.ID, "locate").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "place"), "已使用手机定位"))
+        assert csp_violations(browser) == []  # the page's script runs under the policy, nothing refused
         browser.find_element(By.ID, "submit").click()
 
         number = wait.until(ec.visibility_of_element_located((By.ID, "case-number"))).text
         assert number.startswith("GZ")
         browser.save_screenshot(str(tmp_path / "submitted.png"))
-        browser.find_element(By.ID, "tracking-link").click()
+        # The link is on PUBLIC_BASE_URL (never the Host the page was asked by); here that is not the live server.
+        link = browser.find_element(By.ID, "tracking-link").get_attribute("href")
+        assert link.startswith(f"{settings.public_base_url}/t/")
+        browser.get(server.url + urlsplit(link).path)
         wait.until(ec.url_contains("/t/"))
         page = browser.find_element(By.TAG_NAME, "main").text
         assert number in page and "已上报" in page and "路灯一直不亮" not in page
+        assert csp_violations(browser) == []
 
     with database.session() as s:
         case = s.scalar(select(Case).where(Case.number == number))

@@ -162,11 +162,30 @@ def test_a_signed_in_grid_worker_checks_in_instead_of_reporting(client, db, code
     assert sign_in(client, "wang").status_code == 303
     page = client.get(f"/q/{code}")
     html = page.get_data(as_text=True)
-    assert "已签到" in html and "王网格员" in html and "在此处上报问题" in html
+    assert "签到" in html and "王网格员" in html and "在此处上报问题" in html
+    assert count(db, CheckIn) == 0  # opening the page is not a check-in
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    assert f'action="/q/{code}/check-in"' in html
+    done = client.post(f"/q/{code}/check-in", data={"csrf_token": token})
+    assert done.status_code == 200 and "已签到" in done.get_data(as_text=True)
     with db.session() as s:
         [check_in] = s.scalars(select(CheckIn)).all()
         assert (check_in.source, check_in.checkpoint.label) == ("page", "CP0001")
     assert "提交上报" in client.get(f"/q/{code}?report=1").get_data(as_text=True)
+
+
+def test_a_check_in_needs_the_csrf_token_and_a_signed_in_staff_member(client, db, code):
+    with db.session() as s:
+        factories.staff(s, "wang", Role.GRID_WORKER, "G1")
+        s.commit()
+    anonymous = client.get(f"/q/{code}")
+    token = form_token(anonymous)["csrf_token"]
+    refused = client.post(f"/q/{code}/check-in", data={"csrf_token": token})
+    assert refused.status_code == 303 and "/console/login" in refused.headers["Location"]
+    assert sign_in(client, "wang").status_code == 303
+    assert client.post(f"/q/{code}/check-in").status_code == 400  # no token: a forged cross-site POST
+    assert client.post("/q/forged-code/check-in", data={"csrf_token": "x"}).status_code == 400
+    assert count(db, CheckIn) == 0
 
 
 def test_residents_do_not_check_in(client, db, code):

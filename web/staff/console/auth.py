@@ -9,16 +9,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from core.services.staff import SignInRefused, sign_in
 from web.context import current_context
 from web.csrf import check_csrf
+from web.redirects import safe_next
 from web.staff.auth import end_staff_session, start_staff_session
 
 blueprint = Blueprint("console_auth", __name__, url_prefix="/console")
-
-
-def safe_next(target: str | None, default: str) -> str:
-    # Only paths of this site: never let the sign-in page send someone elsewhere.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

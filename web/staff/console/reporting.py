@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.glossary import Role
 from core.models import Grid, StaffUser
 from core.services import patrol
+from core.spreadsheet import safe_row
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -146,10 +147,10 @@ def requested_period(args: Mapping[str, str], default: Period, *, max_days: int 
 
 
 def csv_response(rows: Iterable[Sequence[str]], filename: str) -> Response:
-    """`rows` as a CSV download: UTF-8 with a BOM, so that Excel opens the Chinese correctly."""
+    """`rows` as a CSV download: UTF-8 with a BOM, so that Excel opens the Chinese correctly; no cell a formula."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows(safe_row(row) for row in rows)
     response = Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(filename)}"'
