@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import String, cast, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -12,7 +17,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core.errors import Forbidden, InvalidInput
 from core.glossary import Role
 from core.models import Case, Grid, StaffUser
-from core.models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so that sign-in takes as long either way.
@@ -72,32 +78,107 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
 
 class SignInRefused(Forbidden):
-    """Wrong credentials, or an account locked after too many failures; the message says which."""
+    """Sign-in refused. Wrong password, unknown user, locked account: one answer for all three."""
 
     code = "invalid_credentials"
 
 
-def sign_in(session: Session, username: str, password: str, *, max_failures: int, lock_seconds: int) -> StaffUser:
-    """Check a sign-in, counting failures in a row: the `max_failures`-th locks the account.
+class TooManyAttempts(Forbidden):
+    """This client address failed too often lately; it may not try any account for a while."""
 
-    While locked even the right password is refused, so guessing gains nothing; a success resets
-    the count. The caller commits either way, since a failure is itself worth keeping.
+    code = "too_many_attempts"
+
+
+# One answer whatever went wrong, so that nobody learns which accounts exist or are locked.
+REFUSED = "用户名或密码错误；多次错误后将暂时锁定，请稍后再试"
+CLIENT_LIMITED = "登录尝试过于频繁，请稍后再试"
+_KEY_PAIR = "gongzhi:login:pair:{account}:{client}"  # -> failures in a row of this account from this client
+_KEY_CLIENT = "gongzhi:login:client:{client}:{window}"  # -> failures from this client in this window
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """How many failures lock one account for one client address, and how many stop a client outright."""
+
+    max_failures: int
+    lock_seconds: int
+    client_max_failures: int
+    client_window_seconds: int
+
+
+def _account_key(username: str) -> str:
+    # Any string may be typed as a username: hash it, so keys stay short and hold nothing typed.
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+
+
+def _client_key(client: str, window_seconds: int) -> str:
+    return _KEY_CLIENT.format(client=client, window=int(time.time()) // max(window_seconds, 1))
+
+
+def _count(redis: Any, key: str) -> int:
+    value = redis.get(key)
+    return int(value) if value else 0
+
+
+def _limited(redis: Any, username: str, client: str, limits: SignInLimits) -> tuple[bool, bool]:
+    """(client over its limit, this account locked for this client); with Redis down, neither."""
+    try:
+        client_count = _count(redis, _client_key(client, limits.client_window_seconds))
+        pair_count = _count(redis, _KEY_PAIR.format(account=_account_key(username), client=client))
+    except RedisError:
+        log.warning("sign-in limits not checked: Redis is unreachable", exc_info=True)
+        return False, False
+    return client_count >= limits.client_max_failures, pair_count >= limits.max_failures
+
+
+def _record_failure(redis: Any, username: str, client: str, limits: SignInLimits) -> None:
+    pair = _KEY_PAIR.format(account=_account_key(username), client=client)
+    per_client = _client_key(client, limits.client_window_seconds)
+    try:
+        with redis.pipeline() as pipe:
+            pipe.incr(pair)
+            pipe.expire(pair, limits.lock_seconds)
+            pipe.incr(per_client)
+            pipe.expire(per_client, limits.client_window_seconds * 2)
+            pipe.execute()
+    except RedisError:
+        log.warning("sign-in failure not counted: Redis is unreachable", exc_info=True)
+
+
+def _record_success(redis: Any, username: str, client: str) -> None:
+    try:
+        redis.delete(_KEY_PAIR.format(account=_account_key(username), client=client))
+    except RedisError:
+        log.warning("sign-in failures not reset: Redis is unreachable", exc_info=True)
+
+
+def sign_in(
+    session: Session,
+    redis: Any,
+    username: str,
+    password: str,
+    *,
+    client: str,
+    limits: SignInLimits,
+) -> StaffUser:
+    """Check a sign-in from `client` (an address), counting failures in Redis.
+
+    `limits.max_failures` failures in a row of one account from one client lock that account for
+    that client alone for `limits.lock_seconds` (even the right password is refused, so guessing
+    gains nothing), and nobody elsewhere is locked out by them; a success resets the count.
+    `limits.client_max_failures` failures from one client within `limits.client_window_seconds`
+    stop it trying any account (TooManyAttempts). Wrong password, unknown user, inactive and
+    locked account all raise the same SignInRefused, after the same password check. With Redis
+    unreachable the limits are not applied (logged) and the password alone decides.
     """
-    now = utcnow()
-    staff = session.scalar(select(StaffUser).where(StaffUser.username == username).with_for_update())
-    if staff is not None and staff.locked_until is not None and staff.locked_until > now:
-        minutes = max(1, round((staff.locked_until - now).total_seconds() / 60))
-        raise SignInRefused(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试", code="locked")
-    if authenticate(session, username, password) is None:
-        if staff is not None:
-            staff.failed_logins += 1
-            if staff.failed_logins >= max_failures:
-                staff.locked_until = now + timedelta(seconds=lock_seconds)
-                staff.failed_logins = 0
-        raise SignInRefused("用户名或密码错误")
-    assert staff is not None
-    staff.failed_logins = 0
-    staff.locked_until = None
+    client_limited, locked = _limited(redis, username, client, limits)
+    if client_limited:
+        raise TooManyAttempts(CLIENT_LIMITED)
+    staff = authenticate(session, username, password)
+    if staff is None or locked:
+        _record_failure(redis, username, client, limits)
+        raise SignInRefused(REFUSED)
+    _record_success(redis, username, client)
     return staff
 
 

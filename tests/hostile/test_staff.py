@@ -144,3 +144,100 @@ def test_script_in_a_description_is_text_in_the_console(app, client, world, text
     if "<" in text or '"' in text:
         assert text not in page  # markup arrives escaped; words without it are harmless as text
     assert "49" not in page.split('id="description">')[1].split("</p>")[0]  # no template evaluation
+
+
+# --- sign-in: guessing passwords, locking others out, telling accounts apart ---------------------
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+CENTER_DESK = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def _sign_in(client, username: str, password: str, where: dict[str, str]):
+    return client.post(
+        "/api/v1/staff/token", json={"username": username, "password": password}, environ_base=where
+    )
+
+
+def test_guessing_the_centers_password_elsewhere_does_not_lock_the_center_out(client, world, settings, unchanged):
+    for _ in range(settings.login_max_failures + 2):
+        assert unchanged(lambda: _sign_in(client, "center", "guess-Guess-1", ATTACKER)).status_code == 401
+    # From the attacker's address even the right password is refused now ...
+    assert _sign_in(client, "center", factories.PASSWORD, ATTACKER).status_code == 401
+    # ... while the district center at its own desk signs in as ever.
+    assert _sign_in(client, "center", factories.PASSWORD, CENTER_DESK).status_code == 200
+    console = client.post(
+        "/console/login",
+        data={"csrf_token": csrf_token(client), "username": "center", "password": factories.PASSWORD},
+        environ_base=CENTER_DESK,
+    )
+    assert console.status_code == 303
+
+
+def test_wrong_password_unknown_user_and_locked_account_get_the_same_answer(client, world, settings, unchanged):
+    wrong = unchanged(lambda: _sign_in(client, "worker", "guess-Guess-1", ATTACKER))
+    unknown = unchanged(lambda: _sign_in(client, "nobody-here", "guess-Guess-1", ATTACKER))
+    for _ in range(settings.login_max_failures):
+        _sign_in(client, "worker", "guess-Guess-1", ATTACKER)
+    locked = unchanged(lambda: _sign_in(client, "worker", factories.PASSWORD, ATTACKER))
+    assert wrong.status_code == unknown.status_code == locked.status_code == 401
+    assert wrong.get_json() == unknown.get_json() == locked.get_json()
+    page = {
+        name: client.post(
+            "/console/login",
+            data={"csrf_token": csrf_token(client), "username": user, "password": password},
+            environ_base=ATTACKER,
+        )
+        for name, user, password in (
+            ("wrong", "outsider", "guess-Guess-1"),
+            ("unknown", "nobody-here", "guess-Guess-1"),
+            ("locked", "worker", factories.PASSWORD),
+        )
+    }
+    assert {p.status_code for p in page.values()} == {401}
+    errors = {name: p.get_data(as_text=True).split('role="alert">')[1].split("<")[0] for name, p in page.items()}
+    assert errors["wrong"] == errors["unknown"] == errors["locked"]
+
+
+def test_one_address_guessing_many_accounts_is_stopped(make_app, settings, world):
+    app = make_app(settings.replace(login_client_max_failures=4))
+    client = app.test_client()
+    for name in ("a1", "a2", "a3", "a4"):
+        assert _sign_in(client, name, "guess-Guess-1", ATTACKER).status_code == 401
+    stopped = _sign_in(client, "worker", factories.PASSWORD, ATTACKER)
+    assert stopped.status_code == 429 and "频繁" in stopped.get_json()["error"]["message"]
+    assert _sign_in(client, "worker", factories.PASSWORD, CENTER_DESK).status_code == 200
+
+
+def test_sign_in_with_redis_down_is_served_not_a_500(client, world, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    redis = client.application.extensions["gongzhi"].redis
+
+    def down(*_args, **_kwargs):
+        raise RedisDown("Redis is down")
+
+    monkeypatch.setattr(redis, "get", down)
+    monkeypatch.setattr(redis, "pipeline", down)
+    monkeypatch.setattr(redis, "delete", down)
+    assert _sign_in(client, "worker", "guess-Guess-1", ATTACKER).status_code == 401
+    assert _sign_in(client, "worker", factories.PASSWORD, ATTACKER).status_code == 200
+
+
+def test_binding_codes_sprayed_from_many_openids_are_stopped(app, world, wechat, unchanged):
+    from core.models import StaffUser
+    from core.services import patrol
+    from tests.wechat_sender import reply_text
+
+    context = app.extensions["gongzhi"]
+    with context.database.session() as s:
+        code = patrol.issue_binding_code(context.redis, s.scalar(select(StaffUser).where(StaffUser.username == "worker")))
+    wrong = (f"{n:06d}" for n in range(10**6) if f"{n:06d}" != code)
+    # Each openid stays under its own limit; together they guess far more than one openid may.
+    for n in range(patrol.MAX_BINDING_GUESSES):
+        wechat.text(f"oSpray_{n:04d}", f"绑定 {next(wrong)}")
+    refused = unchanged(
+        lambda: wechat.text("oSpray_last", f"绑定 {code}"), may_change=("residents", "report_drafts")
+    )
+    assert "频繁" in (reply_text(refused) or "")
+    with context.database.session() as s:
+        assert s.scalar(select(StaffUser).where(StaffUser.openid == "oSpray_last")) is None

@@ -10,10 +10,26 @@ from flask import g, redirect, request, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.models import StaffUser
+from core.services.staff import SignInLimits
 from web.context import current_context, db_session
 from web.errors import json_error
 
 SALT = "gongzhi.staff-token"
+
+
+def client_address() -> str:
+    """The address sign-in limits count by: the peer of this request (a proxy in front must pass it on)."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in_limits() -> SignInLimits:
+    settings = current_context().settings
+    return SignInLimits(
+        max_failures=settings.login_max_failures,
+        lock_seconds=settings.login_lock_seconds,
+        client_max_failures=settings.login_client_max_failures,
+        client_window_seconds=settings.login_client_window_seconds,
+    )
 
 
 def _serializer() -> URLSafeTimedSerializer:

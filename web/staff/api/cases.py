@@ -14,11 +14,11 @@ from core.models import Case, Photo, StaffUser
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.queues import QueueFilter, queue
-from core.services.staff import SignInRefused, sign_in
+from core.services.staff import SignInRefused, TooManyAttempts, sign_in
 from web import uploads
 from web.context import current_context, db_session
 from web.errors import json_error
-from web.staff.auth import issue_token, staff_required
+from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
 
@@ -93,18 +93,15 @@ def token():  # type: ignore[no-untyped-def]
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("请提供 username 和 password")
-    settings = current_context().settings
-    with current_context().uow() as uow:
+    context = current_context()
+    with context.uow() as uow:
         try:
             staff = sign_in(
-                uow.session,
-                username,
-                password,
-                max_failures=settings.login_max_failures,
-                lock_seconds=settings.login_lock_seconds,
+                uow.session, context.redis, username, password, client=client_address(), limits=sign_in_limits()
             )
+        except TooManyAttempts as refused:
+            return json_error(429, refused.code, refused.message)
         except SignInRefused as refused:
-            uow.commit()  # the failure counts towards the lock-out
             return json_error(401, refused.code, refused.message)
         uow.commit()
     return {
