@@ -153,9 +153,7 @@ CENTER_DESK = {"REMOTE_ADDR": "198.51.100.7"}
 
 
 def _sign_in(client, username: str, password: str, where: dict[str, str]):
-    return client.post(
-        "/api/v1/staff/token", json={"username": username, "password": password}, environ_base=where
-    )
+    return client.post("/api/v1/staff/token", json={"username": username, "password": password}, environ_base=where)
 
 
 def test_guessing_the_centers_password_elsewhere_does_not_lock_the_center_out(client, world, settings, unchanged):
@@ -230,14 +228,14 @@ def test_binding_codes_sprayed_from_many_openids_are_stopped(app, world, wechat,
 
     context = app.extensions["gongzhi"]
     with context.database.session() as s:
-        code = patrol.issue_binding_code(context.redis, s.scalar(select(StaffUser).where(StaffUser.username == "worker")))
+        code = patrol.issue_binding_code(
+            context.redis, s.scalar(select(StaffUser).where(StaffUser.username == "worker"))
+        )
     wrong = (f"{n:06d}" for n in range(10**6) if f"{n:06d}" != code)
     # Each openid stays under its own limit; together they guess far more than one openid may.
     for n in range(patrol.MAX_BINDING_GUESSES):
         wechat.text(f"oSpray_{n:04d}", f"绑定 {next(wrong)}")
-    refused = unchanged(
-        lambda: wechat.text("oSpray_last", f"绑定 {code}"), may_change=("residents", "report_drafts")
-    )
+    refused = unchanged(lambda: wechat.text("oSpray_last", f"绑定 {code}"), may_change=("residents", "report_drafts"))
     assert "频繁" in (reply_text(refused) or "")
     with context.database.session() as s:
         assert s.scalar(select(StaffUser).where(StaffUser.openid == "oSpray_last")) is None
