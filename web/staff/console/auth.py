@@ -37,13 +37,18 @@ def login() -> Any:
                 request.form.get("password", ""),
                 client=client_address(),
                 limits=sign_in_limits(),
+                second_factor=request.form.get("totp") or None,
+                secret_key=context.settings.secret_key,
             )
         except TooManyAttempts as refused:
             return render_template("console/login.html", next=target, error=refused.message), 429
         except SignInRefused as refused:
             return render_template("console/login.html", next=target, error=refused.message), 401
         uow.commit()
-        start_staff_session(staff)
+        must_enrol = context.settings.staff_totp_required and staff.totp_secret is None
+        start_staff_session(staff, must_enrol=must_enrol)
+    if must_enrol:
+        return redirect(url_for("console_account.totp"), code=303)
     return redirect(target, code=303)
 
 
