@@ -34,6 +34,15 @@ DEFAULT_TEMPLATE_KEY = "default"
 _TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _bool(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: {raw!r} is not true or false")
+
+
 def _int_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.split(",") if part.strip())
 
@@ -133,9 +142,19 @@ class Settings:
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For and X-Forwarded-Proto are believed;
     # 0 trusts none, so every client is its socket's address.
     trusted_proxy_hops: int = 0
-    # Console sign-in: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
+    # Staff sign-in: this many failures in a row of one account from one client address lock that
+    # account for that address (only) for LOGIN_LOCK_SECONDS.
     login_max_failures: int = 5
     login_lock_seconds: int = 15 * 60
+    # ... and this many failures from one client address, whatever the accounts, within the window
+    # stop that address signing in at all until the window ends.
+    login_client_max_failures: int = 30
+    login_client_window_seconds: int = 15 * 60
+    # A console session ends after this many minutes without a request, and this many hours after sign-in.
+    console_idle_minutes: int = 30
+    console_max_hours: int = 12
+    # Every staff account must sign in with a TOTP code as well (二次验证); off until all have enrolled.
+    staff_totp_required: bool = False
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
@@ -199,7 +218,9 @@ class Settings:
             if f.name == "app_env" or not env.get(name):
                 continue
             raw = env[name]
-            if f.type in ("int", "int | None"):
+            if f.type == "bool":
+                values[f.name] = _bool(raw, name)
+            elif f.type in ("int", "int | None"):
                 values[f.name] = int(raw)
             elif f.type == "float":
                 values[f.name] = float(raw)

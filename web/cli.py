@@ -11,8 +11,9 @@ from core.errors import GongzhiError
 from core.glossary import Role
 from core.migrations import upgrade_database
 from core.models import Grid
+from core.services import staff_totp
 from core.services.demo import load_demo
-from core.services.staff import create_staff
+from core.services.staff import create_staff, disable_staff, find_staff, set_password
 from web import checkpoint_cli
 from web.context import current_context
 
@@ -32,7 +33,9 @@ def db_upgrade(revision: str) -> None:
 
 @staff_cli.command("create")
 @click.option("--username", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password", prompt="密码", hide_input=True, confirmation_prompt="再次输入密码", help="不给则提示输入（不回显）"
+)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--grid", "grid_code", help="所属网格代码（区网格中心可不填）")
 @click.option("--name", "display_name", help="显示名称")
@@ -56,6 +59,53 @@ def staff_create(
             raise click.ClickException(exc.message) from None
         uow.commit()
         click.echo(f"已创建 {staff.username}（{staff.role.label}）")
+
+
+@staff_cli.command("set-password")
+@click.argument("username")
+def staff_set_password(username: str) -> None:
+    """Set USERNAME's password (asked for, not echoed); their sessions and tokens end."""
+    password = click.prompt("新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+    with current_context().uow() as uow:
+        try:
+            set_password(find_staff(uow.session, username), password)
+        except GongzhiError as exc:
+            raise click.ClickException(exc.message) from None
+        uow.commit()
+    click.echo(f"已为 {username} 设置新密码；其所有登录和令牌已失效")
+
+
+@staff_cli.command("disable")
+@click.argument("username")
+def staff_disable(username: str) -> None:
+    """Disable USERNAME: no more sign-in, and their sessions and tokens end now."""
+    with current_context().uow() as uow:
+        try:
+            disable_staff(find_staff(uow.session, username))
+        except GongzhiError as exc:
+            raise click.ClickException(exc.message) from None
+        uow.commit()
+    click.echo(f"已停用 {username}；其所有登录和令牌已失效")
+
+
+@staff_cli.command("totp")
+@click.argument("username")
+def staff_totp_enrol(username: str) -> None:
+    """Give USERNAME a new TOTP secret: prints its otpauth:// URI and the recovery codes (once)."""
+    context = current_context()
+    secret = staff_totp.new_secret()
+    with context.uow() as uow:
+        try:
+            staff = find_staff(uow.session, username)
+        except GongzhiError as exc:
+            raise click.ClickException(exc.message) from None
+        codes = staff_totp.enrol(staff, secret, secret_key=context.settings.secret_key, code=None)
+        uow.commit()
+    click.echo(f"已为 {username} 启用两步验证。请在其验证器中添加（扫码或粘贴）：")
+    click.echo(staff_totp.provisioning_uri(secret, username))
+    click.echo("恢复码（每个可代替动态验证码使用一次，只显示这一次）：")
+    for code in codes:
+        click.echo(code)
 
 
 @grid_cli.command("list")

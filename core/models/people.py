@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.glossary import CoordSystem, Role
@@ -47,9 +47,15 @@ class StaffUser(Timestamped, Base):
     unit_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
-    # Console sign-in lock-out: failures in a row, and until when the account is refused.
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Raised on a password change, disabling and "sign out everywhere": every session and token
+    # carrying an older version is void at once.
+    token_version: Mapped[int] = mapped_column(default=0)
+    password_changed_at: Mapped[datetime | None]
+    # Two factors: the TOTP secret, encrypted (core/services/staff_totp.py), never shown or logged after
+    # enrolment; the unused recovery codes as SHA-256 hashes; the last time step accepted (no replays).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_recovery: Mapped[list[str] | None] = mapped_column(JSON)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     on_duty: Mapped[bool] = mapped_column(default=False)
     last_lat: Mapped[float | None]
     last_lng: Mapped[float | None]

@@ -37,10 +37,14 @@ MAX_CHECK_INS = 500
 BINDING_TTL_SECONDS = 10 * 60
 # Wrong codes one openid may send within BINDING_TTL_SECONDS before binding is refused for a while.
 MAX_BINDING_ATTEMPTS = 5
+# Wrong codes all senders together may send within BINDING_TTL_SECONDS: many openids spraying guesses
+# over the code space (each guess a different code, so no per-openid count sees them) are stopped too.
+MAX_BINDING_GUESSES = 30
 _CODE = re.compile(r"\d{6}")
 _KEY_CODE = "gongzhi:bind:code:{code}"  # -> staff id
 _KEY_STAFF = "gongzhi:bind:staff:{staff_id}"  # -> the staff member's current code
 _KEY_FAILURES = "gongzhi:bind:failures:{openid}"  # -> wrong codes sent
+_KEY_GUESSES = "gongzhi:bind:guesses"  # -> wrong codes sent by anyone within the window
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,8 @@ def issue_binding_code(redis: Any, staff: StaffUser, *, ttl_seconds: int = BINDI
 def bind_openid(session: Session, redis: Any, openid: str, code: str) -> StaffUser:
     """Bind `openid` to the staff account that `code` was issued to; the code is used up.
 
-    Refused: after MAX_BINDING_ATTEMPTS wrong codes from this openid (for BINDING_TTL_SECONDS),
+    Refused: after MAX_BINDING_ATTEMPTS wrong codes from this openid (for BINDING_TTL_SECONDS), after
+    MAX_BINDING_GUESSES wrong codes from anyone (until BINDING_TTL_SECONDS after the first of them),
     a code that is wrong, used or expired, an inactive account, and an openid already bound to
     another account (the code is used up all the same). Binding again to the same account changes
     nothing; an account bound before to another openid moves to this one. Flushes only.
@@ -315,6 +320,8 @@ def bind_openid(session: Session, redis: Any, openid: str, code: str) -> StaffUs
     failures_key = _KEY_FAILURES.format(openid=openid)
     if int(_text(redis.get(failures_key)) or 0) >= MAX_BINDING_ATTEMPTS:
         raise Forbidden("绑定码错误次数过多，请 10 分钟后再试")
+    if int(_text(redis.get(_KEY_GUESSES)) or 0) >= MAX_BINDING_GUESSES:
+        raise Forbidden("绑定尝试过于频繁，请 10 分钟后再试")
     code = (code or "").strip()
     staff_id = None
     if _CODE.fullmatch(code):
@@ -327,6 +334,8 @@ def bind_openid(session: Session, redis: Any, openid: str, code: str) -> StaffUs
         with redis.pipeline() as pipe:
             pipe.incr(failures_key)
             pipe.expire(failures_key, BINDING_TTL_SECONDS)
+            pipe.incr(_KEY_GUESSES)
+            pipe.expire(_KEY_GUESSES, BINDING_TTL_SECONDS, nx=True)  # a window from the first wrong guess
             pipe.execute()
         raise InvalidInput("绑定码无效或已过期，请在工作端重新获取")
     redis.delete(failures_key, _KEY_STAFF.format(staff_id=staff.id))

@@ -86,7 +86,9 @@ def snapshot(app, settings) -> dict[str, object]:
     with database.session() as s:
         counts: dict[str, object] = {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in TABLES}
         counts["case_states"] = sorted((c.number, c.status.value, c.description) for c in s.scalars(select(Case)))
-        counts["staff"] = sorted((u.username, u.failed_logins) for u in s.scalars(select(StaffUser)))
+        counts["staff"] = sorted(
+            (u.username, u.token_version, u.password_hash, u.totp_secret) for u in s.scalars(select(StaffUser))
+        )
     media = Path(settings.media_dir)
     counts["files"] = (
         sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()) if media.exists() else []

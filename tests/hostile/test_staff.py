@@ -176,3 +176,269 @@ def test_opening_a_sign_checks_no_one_in_and_a_check_in_needs_its_token(client, 
     assert forged.status_code == 400
     old = unchanged(lambda: client.post(f"/q/{world.old_code}/check-in", data={"csrf_token": csrf_token(client)}))
     assert old.status_code == 410
+
+
+# --- sign-in: guessing passwords, locking others out, telling accounts apart ---------------------
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+CENTER_DESK = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def _sign_in(client, username: str, password: str, where: dict[str, str]):
+    return client.post("/api/v1/staff/token", json={"username": username, "password": password}, environ_base=where)
+
+
+def test_guessing_the_centers_password_elsewhere_does_not_lock_the_center_out(client, world, settings, unchanged):
+    for _ in range(settings.login_max_failures + 2):
+        assert unchanged(lambda: _sign_in(client, "center", "guess-Guess-1", ATTACKER)).status_code == 401
+    # From the attacker's address even the right password is refused now ...
+    assert _sign_in(client, "center", factories.PASSWORD, ATTACKER).status_code == 401
+    # ... while the district center at its own desk signs in as ever.
+    assert _sign_in(client, "center", factories.PASSWORD, CENTER_DESK).status_code == 200
+    console = client.post(
+        "/console/login",
+        data={"csrf_token": csrf_token(client), "username": "center", "password": factories.PASSWORD},
+        environ_base=CENTER_DESK,
+    )
+    assert console.status_code == 303
+
+
+def test_wrong_password_unknown_user_and_locked_account_get_the_same_answer(client, world, settings, unchanged):
+    wrong = unchanged(lambda: _sign_in(client, "worker", "guess-Guess-1", ATTACKER))
+    unknown = unchanged(lambda: _sign_in(client, "nobody-here", "guess-Guess-1", ATTACKER))
+    for _ in range(settings.login_max_failures):
+        _sign_in(client, "worker", "guess-Guess-1", ATTACKER)
+    locked = unchanged(lambda: _sign_in(client, "worker", factories.PASSWORD, ATTACKER))
+    assert wrong.status_code == unknown.status_code == locked.status_code == 401
+    assert wrong.get_json() == unknown.get_json() == locked.get_json()
+    page = {
+        name: client.post(
+            "/console/login",
+            data={"csrf_token": csrf_token(client), "username": user, "password": password},
+            environ_base=ATTACKER,
+        )
+        for name, user, password in (
+            ("wrong", "outsider", "guess-Guess-1"),
+            ("unknown", "nobody-here", "guess-Guess-1"),
+            ("locked", "worker", factories.PASSWORD),
+        )
+    }
+    assert {p.status_code for p in page.values()} == {401}
+    errors = {name: p.get_data(as_text=True).split('role="alert">')[1].split("<")[0] for name, p in page.items()}
+    assert errors["wrong"] == errors["unknown"] == errors["locked"]
+
+
+def test_one_address_guessing_many_accounts_is_stopped(make_app, settings, world):
+    app = make_app(settings.replace(login_client_max_failures=4))
+    client = app.test_client()
+    for name in ("a1", "a2", "a3", "a4"):
+        assert _sign_in(client, name, "guess-Guess-1", ATTACKER).status_code == 401
+    stopped = _sign_in(client, "worker", factories.PASSWORD, ATTACKER)
+    assert stopped.status_code == 429 and "频繁" in stopped.get_json()["error"]["message"]
+    assert _sign_in(client, "worker", factories.PASSWORD, CENTER_DESK).status_code == 200
+
+
+def test_sign_in_with_redis_down_is_served_not_a_500(client, world, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    redis = client.application.extensions["gongzhi"].redis
+
+    def down(*_args, **_kwargs):
+        raise RedisDown("Redis is down")
+
+    monkeypatch.setattr(redis, "get", down)
+    monkeypatch.setattr(redis, "pipeline", down)
+    monkeypatch.setattr(redis, "delete", down)
+    assert _sign_in(client, "worker", "guess-Guess-1", ATTACKER).status_code == 401
+    assert _sign_in(client, "worker", factories.PASSWORD, ATTACKER).status_code == 200
+
+
+def test_binding_codes_sprayed_from_many_openids_are_stopped(app, world, wechat, unchanged):
+    from core.models import StaffUser
+    from core.services import patrol
+    from tests.wechat_sender import reply_text
+
+    context = app.extensions["gongzhi"]
+    with context.database.session() as s:
+        code = patrol.issue_binding_code(
+            context.redis, s.scalar(select(StaffUser).where(StaffUser.username == "worker"))
+        )
+    wrong = (f"{n:06d}" for n in range(10**6) if f"{n:06d}" != code)
+    # Each openid stays under its own limit; together they guess far more than one openid may.
+    for n in range(patrol.MAX_BINDING_GUESSES):
+        wechat.text(f"oSpray_{n:04d}", f"绑定 {next(wrong)}")
+    refused = unchanged(lambda: wechat.text("oSpray_last", f"绑定 {code}"), may_change=("residents", "report_drafts"))
+    assert "频繁" in (reply_text(refused) or "")
+    with context.database.session() as s:
+        assert s.scalar(select(StaffUser).where(StaffUser.openid == "oSpray_last")) is None
+
+
+# --- sessions and tokens that must end ------------------------------------------------------------
+
+
+def test_sign_out_everywhere_voids_every_token_and_session(app, client, world, unchanged):
+    headers = _token(client, "worker")
+    other = app.test_client()
+    console_login(other, "worker")
+    assert client.delete("/api/v1/staff/token", headers=headers).status_code == 204
+    assert unchanged(lambda: client.get("/api/v1/staff/cases", headers=headers)).status_code == 401
+    assert unchanged(lambda: other.get("/console/")).status_code == 303
+
+
+def test_the_console_button_signs_out_everywhere(app, client, world):
+    headers = _token(client, "worker")
+    console_login(client, "worker")
+    answer = client.post("/console/account/sign-out-everywhere", data={"csrf_token": csrf_token(client, "/console/")})
+    assert answer.status_code == 303
+    assert client.get("/console/").status_code == 303
+    assert client.get("/api/v1/staff/cases", headers=headers).status_code == 401
+
+
+def _clock(monkeypatch, start: float):
+    from web.staff import auth
+
+    now = [start]
+    monkeypatch.setattr(auth, "_now", lambda: now[0])
+    return now
+
+
+def test_an_idle_console_session_ends(client, world, settings, monkeypatch, unchanged):
+    now = _clock(monkeypatch, 1_900_000_000.0)
+    console_login(client, "center")
+    now[0] += settings.console_idle_minutes * 60 - 5
+    assert client.get("/console/").status_code == 200  # still in use: the idle time starts again
+    now[0] += settings.console_idle_minutes * 60 + 5
+    assert unchanged(lambda: client.get("/console/")).status_code == 303
+
+
+def test_a_console_session_ends_after_twelve_hours_however_busy(client, world, settings, monkeypatch, unchanged):
+    now = _clock(monkeypatch, 1_900_000_000.0)
+    console_login(client, "center")
+    for _ in range(settings.console_max_hours * 3):
+        now[0] += 20 * 60
+        assert client.get("/console/").status_code == 200
+    now[0] += 20 * 60 + 1
+    assert unchanged(lambda: client.get("/console/")).status_code == 303
+
+
+def test_a_password_change_ends_the_other_sessions_and_tokens(app, client, world, unchanged):
+    headers = _token(client, "worker")
+    other = app.test_client()
+    console_login(other, "worker")
+    console_login(client, "worker")
+    new = "Brand-new-pass-77"
+    changed = client.post(
+        "/console/account/password",
+        data={
+            "csrf_token": csrf_token(client, "/console/account"),
+            "current_password": factories.PASSWORD,
+            "new_password": new,
+            "repeat_password": new,
+        },
+    )
+    assert changed.status_code == 303
+    assert client.get("/console/").status_code == 200  # this browser stays signed in
+    assert unchanged(lambda: other.get("/console/")).status_code == 303
+    assert unchanged(lambda: client.get("/api/v1/staff/cases", headers=headers)).status_code == 401
+    assert client.post("/api/v1/staff/token", json={"username": "worker", "password": new}).status_code == 200
+
+
+WEAK = {
+    "short": "Ab1-short",
+    "two kinds": "onlylowercase123",
+    "the username": "Worker-2026-x".replace("Worker", "worker"),
+}
+
+
+@pytest.mark.parametrize("name", WEAK)
+def test_a_weak_new_password_is_refused(client, world, unchanged, name):
+    console_login(client, "worker")
+    token = csrf_token(client, "/console/account")
+    form = {"csrf_token": token, "current_password": factories.PASSWORD}
+    form["new_password"] = form["repeat_password"] = WEAK[name]
+    answer = unchanged(lambda: client.post("/console/account/password", data=form))
+    assert answer.status_code == 303
+    assert "密码" in client.get("/console/account").get_data(as_text=True)
+    assert client.post("/api/v1/staff/token", json={"username": "worker", "password": WEAK[name]}).status_code == 401
+
+
+def test_disabling_an_account_ends_its_sessions(app, client, world):
+    headers = _token(client, "worker")
+    console_login(client, "worker")
+    result = app.test_cli_runner().invoke(args=["staff", "disable", "worker"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/console/").status_code == 303
+    assert client.get("/api/v1/staff/cases", headers=headers).status_code == 401
+    assert (
+        client.post("/api/v1/staff/token", json={"username": "worker", "password": factories.PASSWORD}).status_code
+        == 401
+    )
+
+
+# --- two factors ----------------------------------------------------------------------------------
+
+
+def _enrol(client, username: str) -> tuple[str, list[str]]:
+    """Enrol `username` (signed in on `client`) through the console; returns the secret and recovery codes."""
+    import re
+
+    import pyotp
+
+    page = client.get("/console/account/totp").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)[1]
+    assert 'src="data:image/svg+xml;base64,' in page
+    done = client.post(
+        "/console/account/totp",
+        data={"csrf_token": csrf_token(client, "/console/account"), "code": pyotp.TOTP(secret).now()},
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)[:300]
+    codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", done.get_data(as_text=True))
+    assert len(codes) == 10
+    return secret, codes
+
+
+def test_with_two_factors_the_password_alone_is_not_enough(app, client, world, monkeypatch, unchanged):
+    import pyotp
+
+    console_login(client, "center")
+    secret, codes = _enrol(client, "center")
+    with app.extensions["gongzhi"].database.session() as s:
+        from core.models import StaffUser
+
+        stored = s.scalar(select(StaffUser).where(StaffUser.username == "center"))
+        assert secret not in (stored.totp_secret or "") and not any(c in str(stored.totp_recovery) for c in codes)
+    plain = {"username": "center", "password": factories.PASSWORD}
+    wrong = unchanged(lambda: client.post("/api/v1/staff/token", json=plain))
+    unknown = client.post("/api/v1/staff/token", json={"username": "nobody", "password": "x"})
+    assert wrong.status_code == 401 and wrong.get_json() == unknown.get_json()
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": "000000"}).status_code == 401
+    # The current code works once: the same code again (a replay) is refused.
+    monkeypatch.setattr("time.time", lambda: 1_900_000_100.0)
+    code = pyotp.TOTP(secret).at(1_900_000_100)
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": code}).status_code == 200
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": code}).status_code == 401
+    # A recovery code works once too.
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": codes[0]}).status_code == 200
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": codes[0]}).status_code == 401
+    # The console sign-in asks for it as well.
+    fresh = app.test_client()
+    refused = fresh.post("/console/login", data={"csrf_token": csrf_token(fresh), **plain})
+    assert refused.status_code == 401
+    ok = fresh.post("/console/login", data={"csrf_token": csrf_token(fresh), **plain, "totp": codes[1]})
+    assert ok.status_code == 303
+
+
+def test_when_two_factors_are_required_an_unenrolled_account_only_reaches_enrolment(make_app, settings, world):
+    app = make_app(settings.replace(staff_totp_required=True))
+    client = app.test_client()
+    plain = {"username": "worker", "password": factories.PASSWORD}
+    refused = client.post("/api/v1/staff/token", json=plain)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "totp_enrolment_required"
+    signed_in = client.post("/console/login", data={"csrf_token": csrf_token(client), **plain})
+    assert signed_in.headers["Location"].endswith("/console/account/totp")
+    assert client.get("/console/").headers["Location"].endswith("/console/account/totp")
+    assert client.get(f"/console/cases/{world.case_number}").status_code == 303
+    _secret, codes = _enrol(client, "worker")
+    assert client.get("/console/").status_code == 200
+    # (the code just used to enrol is spent; a recovery code stands in for the next one)
+    assert client.post("/api/v1/staff/token", json={**plain, "totp": codes[0]}).status_code == 200

@@ -54,7 +54,7 @@ def test_upgrade_demo_and_staff_on_a_fresh_sqlite_file(tmp_path):
         "--username",
         "wang",
         "--password",
-        "wang-pass-1",
+        "Grid-pass-2026",  # the policy: 10+ characters of three kinds, not holding the username
         "--role",
         "grid_worker",
         "--grid",

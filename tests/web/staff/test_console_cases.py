@@ -67,7 +67,8 @@ def test_five_wrong_passwords_lock_the_console_sign_in(app, client, settings):
     locked = client.post(
         "/console/login", data={"csrf_token": csrf_token(client), "username": "worker", "password": factories.PASSWORD}
     )
-    assert locked.status_code == 401 and "锁定" in locked.get_data(as_text=True)
+    assert locked.status_code == 401 and "用户名或密码错误" in locked.get_data(as_text=True)
+    assert client.get("/console/").status_code == 303  # not signed in
 
 
 def test_the_queue_shows_the_area_and_filters(app, client):

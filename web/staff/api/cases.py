@@ -14,11 +14,11 @@ from core.models import Case, Photo, StaffUser
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.queues import QueueFilter, queue
-from core.services.staff import SignInRefused, sign_in
+from core.services.staff import SignInRefused, TooManyAttempts, end_all_sessions, sign_in
 from web import uploads
 from web.context import current_context, db_session
 from web.errors import json_error
-from web.staff.auth import issue_token, staff_required
+from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
 
@@ -90,28 +90,50 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
 @blueprint.post("/token")
 def token():  # type: ignore[no-untyped-def]
     body = _json_body()
-    username, password = body.get("username"), body.get("password")
+    username, password, totp = body.get("username"), body.get("password"), body.get("totp")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("请提供 username 和 password")
-    settings = current_context().settings
-    with current_context().uow() as uow:
+    if totp is not None and not isinstance(totp, str):
+        raise InvalidInput("totp 必须是字符串（6 位动态验证码或恢复码）")
+    context = current_context()
+    with context.uow() as uow:
         try:
             staff = sign_in(
                 uow.session,
+                context.redis,
                 username,
                 password,
-                max_failures=settings.login_max_failures,
-                lock_seconds=settings.login_lock_seconds,
+                client=client_address(),
+                limits=sign_in_limits(),
+                second_factor=totp,
+                secret_key=context.settings.secret_key,
             )
+        except TooManyAttempts as refused:
+            return json_error(429, refused.code, refused.message)
         except SignInRefused as refused:
-            uow.commit()  # the failure counts towards the lock-out
             return json_error(401, refused.code, refused.message)
         uow.commit()
+        if context.settings.staff_totp_required and staff.totp_secret is None:
+            return json_error(
+                403, "totp_enrolment_required", "本系统要求两步验证：请先登录工作台，在「账号安全」中绑定验证器"
+            )
     return {
         "token": issue_token(staff),
         "expires_in": current_context().settings.staff_token_max_age_seconds,
         "staff": {"username": staff.username, "name": staff.display_name, "role": staff.role.value},
     }
+
+
+@blueprint.delete("/token")
+@staff_required
+def sign_out_everywhere():  # type: ignore[no-untyped-def]
+    """Void every token and console session of the caller ("sign out everywhere")."""
+    with current_context().uow() as uow:
+        staff = uow.session.get(StaffUser, g.staff.id)
+        assert staff is not None
+        end_all_sessions(staff)
+        uow.commit()
+    return "", 204
 
 
 def _page_number(raw: str | None) -> int:

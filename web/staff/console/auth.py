@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from core.services.staff import SignInRefused, sign_in
+from core.services.staff import SignInRefused, TooManyAttempts, sign_in
 from web.context import current_context
 from web.csrf import check_csrf
 from web.redirects import safe_next
-from web.staff.auth import end_staff_session, start_staff_session
+from web.staff.auth import client_address, end_staff_session, sign_in_limits, start_staff_session
 
 blueprint = Blueprint("console_auth", __name__, url_prefix="/console")
 
@@ -21,21 +21,28 @@ def login() -> Any:
     if request.method == "GET":
         return render_template("console/login.html", next=target, error=None)
     check_csrf()
-    settings = current_context().settings
-    with current_context().uow() as uow:
+    context = current_context()
+    with context.uow() as uow:
         try:
             staff = sign_in(
                 uow.session,
+                context.redis,
                 request.form.get("username", ""),
                 request.form.get("password", ""),
-                max_failures=settings.login_max_failures,
-                lock_seconds=settings.login_lock_seconds,
+                client=client_address(),
+                limits=sign_in_limits(),
+                second_factor=request.form.get("totp") or None,
+                secret_key=context.settings.secret_key,
             )
+        except TooManyAttempts as refused:
+            return render_template("console/login.html", next=target, error=refused.message), 429
         except SignInRefused as refused:
-            uow.commit()  # the failure count is the point of the lock-out
             return render_template("console/login.html", next=target, error=refused.message), 401
         uow.commit()
-        start_staff_session(staff)
+        must_enrol = context.settings.staff_totp_required and staff.totp_secret is None
+        start_staff_session(staff, must_enrol=must_enrol)
+    if must_enrol:
+        return redirect(url_for("console_account.totp"), code=303)
     return redirect(target, code=303)
 
 
