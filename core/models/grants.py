@@ -7,7 +7,7 @@ Money is integer fen everywhere. Lists that belong to one row and are never quer
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,13 +15,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models.base import Base, Timestamped, str_enum, utcnow
 
+if TYPE_CHECKING:
+    from core.models.places import Grid
+
 
 class GrantRound(Timestamped, Base):
-    """One call for projects (e.g. 乐治方兴 2027 第一期) with its budget, window, caps and rubric."""
+    """One call for projects (e.g. 乐治方兴 2027 第一期) with its budget, window, caps and rubric.
+
+    A round belongs to a grid (the district's by default): only staff whose area holds that grid run
+    it (core/grants/rounds.py `runs`), and committee members only the rounds they sit on.
+    """
 
     __tablename__ = "grant_rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -39,6 +47,7 @@ class GrantRound(Timestamped, Base):
     decisions_published_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
+    grid: Mapped[Grid] = relationship()
     sources: Mapped[list[GrantSource]] = relationship(order_by="GrantSource.position", back_populates="round")
     members: Mapped[list[GrantMember]] = relationship(order_by="GrantMember.id", back_populates="round")
 
