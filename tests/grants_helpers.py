@@ -106,3 +106,23 @@ def decided(session: Session, app: GrantApplication, members: list[GrantMember],
 
     score_all(session, app, members)
     decisions.record(session, app, kw.pop("decision", Decision.APPROVE), staff=staff, **kw)
+
+
+def process_grant_photos(app: Any) -> list[str]:
+    """Run the worker's job for every grant photo still pending (what `python -m worker` does)."""
+    from sqlalchemy import select
+
+    from core.glossary import PhotoStatus
+    from core.models import GrantFile
+    from worker import runtime
+    from worker.jobs.photos import process_grant_photo
+
+    context = app.extensions["gongzhi"]
+    before = runtime._current
+    runtime.install(runtime.Runtime(settings=context.settings, database=context.database, redis=context.redis))
+    try:
+        with context.database.session() as s:
+            pending = list(s.scalars(select(GrantFile.id).where(GrantFile.status == PhotoStatus.PENDING)))
+        return [process_grant_photo(file_id) for file_id in pending]
+    finally:
+        runtime.install(before)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
 from core.errors import Forbidden, GongzhiError, InvalidInput, NotFound
-from core.glossary import Role
+from core.glossary import PhotoStatus, Role
 from core.grants import applications, committee, decisions, loop, money, progress
 from core.grants import rounds as grant_rounds
 from core.grants.terms import Decision, MemberKind
@@ -209,7 +209,11 @@ def application_page(application_id: int) -> Any:
     )
     eligible, scored, average = committee.tally(session, application)
     settings = current_context().settings
-    files = session.scalars(select(GrantFile).where(GrantFile.application_id == application.id).order_by(GrantFile.id))
+    files = session.scalars(
+        select(GrantFile)
+        .where(GrantFile.application_id == application.id, GrantFile.status == PhotoStatus.READY)
+        .order_by(GrantFile.id)
+    )
     return render_template(
         "console/grants/application.html",
         files=[(file, grant_files.file_url(settings, file)) for file in files],
