@@ -30,6 +30,8 @@ CASE_PLATFORM_PUSH = "case.platform_push"
 GRANT_STATUS_CHANGED = "grant.status_changed"
 GRANT_REPORT_DUE = "grant.report_due"
 GRANT_REPORT_LATE = "grant.report_late"
+# A grant photo kept as uploaded (core/grants/files.py): the worker makes its clean copy, as for a case photo.
+GRANT_PHOTO_PROCESS = "grant.photo_process"
 
 
 class Dispatcher(Protocol):

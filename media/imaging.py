@@ -11,6 +11,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_SIDE = 2048
 THUMB_SIDE = 320
 MAX_PIXELS = 60_000_000  # far above any phone photo; bigger is a decompression bomb
+# The most pixels the request path decodes to check an upload: a JPEG at an eighth of its size fits
+# (60 megapixels decode to under one); any other format is decoded there only when this small, and
+# otherwise checked from its header and structure (Image.verify) and decoded in full by the worker.
+CHECK_PIXEL_BUDGET = 1_000_000
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}  # MPO: what many phones call a JPEG
 JPEG_QUALITY = 85
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -46,16 +50,20 @@ def check_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> CheckedUploa
     """Refuse, on the request path, whatever is not a photo we accept — quickly.
 
     JPEGs are decoded at an eighth of their size (draft mode): a truncated or corrupt file still
-    fails, at a fraction of the cost of a full decode; the worker does the full processing later.
+    fails, at a fraction of the cost of a full decode. Other formats are decoded only within
+    CHECK_PIXEL_BUDGET; a bigger PNG, WebP or GIF is checked from its header (size within MAX_PIXELS)
+    and structure (chunks and checksums) without decoding its pixels. The worker does the full
+    processing later, and marks a photo that fails there as failed.
     """
     if len(data) > max_bytes:
         raise ImageRejected(f"图片不能超过 {max_bytes // (1024 * 1024)} MB")
-    image, size = _open_verified(data, draft=True)
+    image, size = _open_verified(data, draft=True, budget=CHECK_PIXEL_BUDGET)
     return CheckedUpload(image.format or "", *size)
 
 
-def _open_verified(data: bytes, draft: bool = False) -> tuple[Image.Image, tuple[int, int]]:
-    """The decoded image and its full size (draft=True decodes JPEGs at 1/8 scale)."""
+def _open_verified(data: bytes, draft: bool = False, budget: int | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """The image and its full size, decoded (draft=True: JPEGs at 1/8 scale) unless that would
+    decode more than `budget` pixels; None decodes it whatever its size."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -69,7 +77,8 @@ def _open_verified(data: bytes, draft: bool = False) -> tuple[Image.Image, tuple
             size = image.size
             if draft and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-            image.load()
+            if budget is None or image.width * image.height <= budget:
+                image.load()
     except ImageRejected:
         raise
     except (

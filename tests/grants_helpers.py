@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.glossary import Role
+from core.glossary import GridLevel, Role
 from core.grants import applications, rounds
 from core.grants.applications import ApplicationInput
 from core.grants.terms import Decision, GrantStatus, MemberKind
-from core.models import GrantApplication, GrantMember, GrantRound, Resident, StaffUser
+from core.models import GrantApplication, GrantMember, GrantRound, Grid, Resident, StaffUser
 from core.models.base import utcnow
 from tests import factories
 
@@ -32,8 +32,19 @@ def round_input(**changes: Any) -> rounds.RoundInput:
     return data
 
 
-def open_round(session: Session, **changes: Any) -> GrantRound:
-    return rounds.open_round(session, round_input(**changes))
+def district(session: Session) -> Grid:
+    """The district's grid (the root), added when the test's world has no grid yet."""
+    found = session.query(Grid).filter(Grid.parent_id.is_(None)).order_by(Grid.id).first()
+    if found is None:
+        found = Grid(code="D", name="共治示范区", level=GridLevel.DISTRICT, path="/D/")
+        session.add(found)
+        session.flush()
+    return found
+
+
+def open_round(session: Session, grid: Grid | None = None, **changes: Any) -> GrantRound:
+    """A round open now, of `grid` (default: the district's, added if need be)."""
+    return rounds.open_round(session, round_input(**changes), grid=grid or district(session))
 
 
 def member(session: Session, grant_round: GrantRound, username: str, kind: MemberKind = MemberKind.EXPERT, **kw: Any):
@@ -95,3 +106,23 @@ def decided(session: Session, app: GrantApplication, members: list[GrantMember],
 
     score_all(session, app, members)
     decisions.record(session, app, kw.pop("decision", Decision.APPROVE), staff=staff, **kw)
+
+
+def process_grant_photos(app: Any) -> list[str]:
+    """Run the worker's job for every grant photo still pending (what `python -m worker` does)."""
+    from sqlalchemy import select
+
+    from core.glossary import PhotoStatus
+    from core.models import GrantFile
+    from worker import runtime
+    from worker.jobs.photos import process_grant_photo
+
+    context = app.extensions["gongzhi"]
+    before = runtime._current
+    runtime.install(runtime.Runtime(settings=context.settings, database=context.database, redis=context.redis))
+    try:
+        with context.database.session() as s:
+            pending = list(s.scalars(select(GrantFile.id).where(GrantFile.status == PhotoStatus.PENDING)))
+        return [process_grant_photo(file_id) for file_id in pending]
+    finally:
+        runtime.install(before)  # type: ignore[arg-type]

@@ -73,3 +73,38 @@ def test_nonsense_gps_values_are_none():
     exif.get_ifd(images.GPS_IFD).update({1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (117.0, 0.0, 0.0)})
     image.save(out, "JPEG", exif=exif.tobytes())
     assert exif_position(out.getvalue()) is None
+
+
+def test_the_request_path_decodes_no_big_non_jpeg_only_the_worker_does(monkeypatch):
+    from PIL import ImageFile
+
+    from media.imaging import CHECK_PIXEL_BUDGET, check_upload
+
+    decoded: list[int] = []
+    load = ImageFile.ImageFile.load
+
+    def counting_load(self):  # type: ignore[no-untyped-def]
+        decoded.append(self.width * self.height)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    out = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (200, 10, 10)).save(out, "PNG")
+    checked = check_upload(out.getvalue())
+    assert (checked.format, checked.width, checked.height) == ("PNG", 3000, 2000)
+    assert all(pixels <= CHECK_PIXEL_BUDGET for pixels in decoded), decoded
+    # A JPEG is decoded at an eighth of its size, within the same budget; the worker decodes in full.
+    decoded.clear()
+    check_upload(images.photo_with_exif(4000, 3000))
+    assert decoded and all(pixels <= CHECK_PIXEL_BUDGET for pixels in decoded), decoded
+    decoded.clear()
+    process_photo(out.getvalue())
+    assert max(decoded) == 3000 * 2000
+
+
+def test_a_small_broken_png_is_still_refused_on_the_request_path():
+    from media.imaging import check_upload
+
+    data = images.small_png()
+    with pytest.raises(ImageRejected):
+        check_upload(data[: len(data) // 2])

@@ -27,8 +27,8 @@ def create_app(context: AppContext) -> Flask:
         # Flask's own sessions (the console, the sign page) survive a SECRET_KEY rotation too.
         SECRET_KEY_FALLBACKS=list(context.settings.secret_key_fallbacks),
         JSON_AS_ASCII=False,
-        # Room for nine 10 MB photos and their form fields; each endpoint checks its own limit.
-        MAX_CONTENT_LENGTH=100 * 1024 * 1024,
+        # 1 MB; a route taking files says its own limit (web/limits.py).
+        MAX_CONTENT_LENGTH=1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=context.settings.public_base_url.startswith("https://"),
@@ -43,8 +43,9 @@ def create_app(context: AppContext) -> Flask:
         # a header: links are built from PUBLIC_BASE_URL.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)  # type: ignore[method-assign]
 
-    from web import cli, csrf, errors, headers, platform, public, residents, staff
+    from web import cli, csrf, errors, headers, limits, platform, public, residents, staff
 
+    limits.init_app(app)  # first: no other hook may read a body before its limit is set
     errors.init_app(app)
     csrf.init_app(app)
     headers.init_app(app, context.settings.public_base_url)

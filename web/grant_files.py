@@ -1,19 +1,21 @@
-"""Grant photos (cleaned on upload, no EXIF) and PDF attachments: kept under MEDIA_DIR, served signed."""
+"""Grant photos (kept as uploaded until the worker has cleaned them) and PDF attachments: served signed."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from core.grants import files as grant_files
 from core.models import GrantFile
 from core.settings import Settings
 from media import store
-from media.imaging import MAX_UPLOAD_BYTES, ImageRejected, process_photo
+from media.imaging import MAX_UPLOAD_BYTES
+from web import uploads
 from web.uploads import UploadRejected
 
 SALT = "gongzhi.grant-file"
@@ -24,53 +26,34 @@ def save_photos(
     session: Session,
     settings: Settings,
     application_id: int,
-    files: Iterable[FileStorage],
+    files: Sequence[FileStorage],
     report_id: int | None = None,
 ) -> list[GrantFile]:
-    """Check and clean each photo, store it, and add its GrantFile row; all or nothing on disk.
+    """Check each photo quickly (media.imaging.check_upload), keep it under MEDIA_DIR/uploads/, and add
+    a pending GrantFile queued for the worker, which makes the clean copy; all or nothing on disk.
 
-    Cleaning happens here, not in the worker, because a grant's photos have no later step to wait
-    for: the stored file is already rebuilt from pixels, so nothing of the original's metadata is kept.
+    The count is checked before any body is read. Should the caller's transaction fail after this,
+    the uploads no row refers to are removed by the upload sweep.
     """
-    written: list[str] = []
-    rows: list[GrantFile] = []
+    grant_files.check_room(session, application_id, len(files))
+    saved = uploads.save_photos(settings.media_dir, files)
     try:
-        for number, upload in enumerate(files, start=1):
-            data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise UploadRejected(f"第 {number} 张照片：超过 10 MB")
-            try:
-                clean = process_photo(data)
-            except ImageRejected as exc:
-                raise UploadRejected(f"第 {number} 张照片：{exc}") from exc
-            path = store.save(settings.media_dir, f"grants/{application_id}/{uuid.uuid4().hex}.jpg", clean.jpeg)
-            written.append(path)
-            rows.append(
-                GrantFile(
-                    application_id=application_id,
-                    report_id=report_id,
-                    kind="photo",
-                    path=path,
-                    name=(upload.filename or "")[:128],
-                )
-            )
+        names = [(upload.filename or "")[:128] for upload in files]
+        return grant_files.add_photos(session, application_id, list(zip(saved.paths, names, strict=True)), report_id)
     except BaseException:
-        for path in written:
-            Path(settings.media_dir, path).unlink(missing_ok=True)
+        uploads.discard(settings.media_dir, saved.paths)
         raise
-    session.add_all(rows)
-    session.flush()
-    return rows
 
 
 def save_attachments(
-    session: Session, settings: Settings, application_id: int, files: Iterable[FileStorage]
+    session: Session, settings: Settings, application_id: int, files: Sequence[FileStorage]
 ) -> list[GrantFile]:
     """Keep PDF attachments (plans, quotes) as they came; all or nothing on disk.
 
     Only PDF is taken: it is what plans and quotations are sent as, and a browser shows it without
     running anything of ours. Attachments are never on the public page.
     """
+    grant_files.check_room(session, application_id, len(files))
     written: list[str] = []
     rows: list[GrantFile] = []
     try:
@@ -82,22 +65,13 @@ def save_attachments(
                 raise UploadRejected(f"第 {number} 个附件：只接受 PDF 文件")
             path = store.save(settings.media_dir, f"grants/{application_id}/{uuid.uuid4().hex}.pdf", data)
             written.append(path)
-            name = Path(upload.filename or f"附件{number}.pdf").name[:128]
-            rows.append(
-                GrantFile(
-                    application_id=application_id,
-                    kind="attachment",
-                    path=path,
-                    name=name,
-                    content_type="application/pdf",
-                )
-            )
+            name = Path(upload.filename or f"附件{number}.pdf").name
+            rows.append(grant_files.add_attachment(session, application_id, path, name))
+        session.flush()
     except BaseException:
         for path in written:
             Path(settings.media_dir, path).unlink(missing_ok=True)
         raise
-    session.add_all(rows)
-    session.flush()
     return rows
 
 

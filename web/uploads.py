@@ -9,10 +9,11 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
+from core.services import uploads as upload_rules
 from media import store
 from media.imaging import MAX_UPLOAD_BYTES, ImageRejected, check_upload
 
-UPLOAD_DIR = "uploads"
+UPLOAD_DIR = upload_rules.UPLOAD_DIR  # what no row refers to is deleted by the sweep (worker/jobs/uploads.py)
 
 
 class UploadRejected(ValueError):

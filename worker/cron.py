@@ -1,8 +1,9 @@
-"""The cron process beside the worker: rq's CronScheduler enqueuing the deadline and report sweeps.
+"""The cron process beside the worker: rq's CronScheduler enqueuing the deadline, report and upload sweeps.
 
 Every `python -m worker` runs one, which enqueues `sweep_deadlines` and `sweep_reports` on the
-`default` queue each DEADLINE_SWEEP_SECONDS. With several workers several copies are enqueued per
-interval; the sweeps themselves keep that harmless (worker/jobs/deadlines.py).
+`default` queue each DEADLINE_SWEEP_SECONDS, and `sweep_uploads` each UPLOAD_SWEEP_SECONDS. With
+several workers several copies are enqueued per interval; the sweeps themselves keep that harmless
+(worker/jobs/deadlines.py; the upload sweep deletes only what no row refers to).
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from rq.job import Job
 
 from worker.jobs.deadlines import sweep_deadlines
 from worker.jobs.grants import sweep_reports
+from worker.jobs.uploads import sweep_uploads
 from worker.runtime import JOB_SERIALIZER, Runtime
 
 log = logging.getLogger(__name__)
+
+# Orphaned uploads are deleted once an hour old; a sweep every quarter of an hour is soon enough.
+UPLOAD_SWEEP_SECONDS = 900
 
 
 class JsonCronJob(CronJob):
@@ -28,10 +33,12 @@ class JsonCronJob(CronJob):
     read JSON only)."""
 
     def enqueue(self, connection: Any) -> Job:
+        func = self.func
+        if func is None:  # rq's CronJob allows a job without a function; ours always name one
+            raise ValueError(f"cron job {self.name or '?'} has no function")
         queue = Queue(self.queue_name, connection=connection, serializer=JOB_SERIALIZER)
-        assert self.func is not None  # registered with a function (rq's monitoring-only jobs have none)
-        job = queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options)
-        log.info("enqueued %s on %s", self.name or getattr(self.func, "__name__", "?"), self.queue_name)
+        job = queue.enqueue(func, args=self.args, kwargs=self.kwargs, **self.job_options)
+        log.info("enqueued %s on %s", self.name or getattr(func, "__name__", "?"), self.queue_name)
         return job
 
 
@@ -53,4 +60,7 @@ def schedule_forever(rt: Runtime) -> None:
     scheduler.register(sweep_deadlines, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
     # Micro-grant progress reports: reminders and lateness, stamped once each, so a frequent sweep is harmless.
     scheduler.register(sweep_reports, "default", interval=interval, ttl=interval, result_ttl=interval * 2)
-    scheduler.start()  # type: ignore[no-untyped-call]  # rq leaves start() unannotated
+    # Uploads left behind by failed requests (worker/jobs/uploads.py).
+    every = UPLOAD_SWEEP_SECONDS
+    scheduler.register(sweep_uploads, "default", interval=every, ttl=every, result_ttl=every * 2)
+    scheduler.start()  # type: ignore[no-untyped-call]  # rq's CronScheduler.start has no annotations

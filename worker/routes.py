@@ -26,6 +26,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     outbox.PHOTO_FETCH: Route("media", "worker.jobs.photos.fetch_photo", timeout=120),
     outbox.ATTACHMENT_FETCH: Route("media", "worker.jobs.attachments.fetch_attachment", timeout=120),
+    outbox.GRANT_PHOTO_PROCESS: Route("media", "worker.jobs.photos.process_grant_photo", timeout=120),
     outbox.CASE_STATUS_CHANGED: Route("notify", "worker.jobs.notify.notify_case_event"),
     outbox.CASE_ASSIGNED: Route("notify", "worker.jobs.deadlines.notify_assigned"),
     outbox.CASE_DEADLINE_WARNING: Route("notify", "worker.jobs.deadlines.notify_deadline_warning"),

@@ -1,4 +1,10 @@
-"""Opening a round and seating its committee; declared conflicts."""
+"""Opening a round and seating its committee; declared conflicts; who may act on which round.
+
+A round belongs to a grid, the district's unless another is chosen. The district center runs every
+round; a street center or community station runs the rounds whose grid lies in its own area
+(`Grid.subtree_ids()`); a committee member sees and scores only the rounds they sit on. Anyone else
+is told the round does not exist (NotFound), on its pages and for every action.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.glossary import Role
 from core.grants.money import check_shares
 from core.grants.terms import DEFAULT_CATEGORIES, MemberKind
-from core.models import GrantApplication, GrantMember, GrantRound, GrantSource, StaffUser
+from core.models import GrantApplication, GrantMember, GrantRound, GrantSource, Grid, StaffUser
 from core.text import clean
+
+# Who runs the fund: opens rounds, seats the committee, moves applications, decides, pays, publishes.
+MANAGERS = frozenset({Role.DISTRICT_CENTER, Role.STREET_CENTER, Role.COMMUNITY_STATION})
 
 DEFAULT_RUBRIC = (
     {"key": "need", "name": "居民需求与受益面", "weight": 3},
@@ -64,10 +74,84 @@ def _check(data: RoundInput) -> None:
         raise InvalidInput("进度报告周期有误")
 
 
-def open_round(session: Session, data: RoundInput, *, staff: StaffUser | None = None) -> GrantRound:
-    """A new round with its funding sources; refused with the reason when anything does not add up."""
+def district_grid(session: Session) -> Grid:
+    """The district's grid: the root of the hierarchy (the first one, should there be several)."""
+    found = session.scalar(select(Grid).where(Grid.parent_id.is_(None)).order_by(Grid.id).limit(1))
+    if found is None:
+        raise InvalidInput("尚未导入网格，不能开启项目")
+    return found
+
+
+def runs_grid(staff: StaffUser, grid: Grid) -> bool:
+    """Whether `staff` may run a round of `grid`: the district center anywhere, a center or station in its area."""
+    if staff.role == Role.DISTRICT_CENTER:
+        return True
+    if staff.role not in MANAGERS or staff.grid is None:
+        return False
+    return staff.grid.contains(grid)
+
+
+def runs(staff: StaffUser, grant_round: GrantRound) -> bool:
+    """Whether `staff` runs `grant_round` (must agree with `run_by`)."""
+    return runs_grid(staff, grant_round.grid)
+
+
+def run_by(staff: StaffUser) -> ColumnElement[bool]:
+    """The SQL condition selecting the rounds `staff` runs: `runs` for a whole table."""
+    if staff.role == Role.DISTRICT_CENTER:
+        return true()
+    if staff.role not in MANAGERS or staff.grid is None:
+        return false()
+    return GrantRound.grid_id.in_(staff.grid.subtree_ids())
+
+
+def visible_to(staff: StaffUser) -> ColumnElement[bool]:
+    """The rounds `staff` may see in the console: those they run, and those whose committee they sit on."""
+    seats = select(GrantMember.round_id).where(GrantMember.staff_id == staff.id)
+    return or_(run_by(staff), GrantRound.id.in_(seats))
+
+
+def visible_round(session: Session, staff: StaffUser, round_id: int) -> GrantRound:
+    """The round, if `staff` runs it or sits on its committee; NotFound otherwise (as if it did not exist)."""
+    found = session.scalar(select(GrantRound).where(GrantRound.id == round_id, visible_to(staff)))
+    if found is None:
+        raise NotFound("该期项目不存在")
+    return found
+
+
+def managed_round(session: Session, staff: StaffUser, round_id: int) -> GrantRound:
+    """The round, if `staff` runs it; NotFound for a round outside their area (or none)."""
+    found = session.get(GrantRound, round_id)
+    if found is None or not runs(staff, found):
+        raise NotFound("该期项目不存在")
+    return found
+
+
+def managed_application(session: Session, staff: StaffUser, application_id: int) -> GrantApplication:
+    """An application of a round `staff` runs; NotFound otherwise."""
+    found = session.get(GrantApplication, application_id)
+    if found is None or not runs(staff, found.round):
+        raise NotFound("申请不存在")
+    return found
+
+
+def open_round(
+    session: Session, data: RoundInput, *, staff: StaffUser | None = None, grid: Grid | None = None
+) -> GrantRound:
+    """A new round with its funding sources; refused with the reason when anything does not add up.
+
+    The round belongs to `grid`; without one, to the staff member's own area (a street center's
+    street), else to the district. Staff may open rounds only within their area.
+    """
     _check(data)
+    if grid is None:
+        own = staff.grid if staff is not None and staff.role != Role.DISTRICT_CENTER else None
+        grid = own or district_grid(session)
+    if staff is not None and not runs_grid(staff, grid):
+        raise Forbidden(f"「{grid.name}」不在您的辖区内，不能在此开启项目")
     grant_round = GrantRound(
+        grid_id=grid.id,
+        grid=grid,
         name=clean(data.name, 128),
         description=data.description,
         categories=[c.strip() for c in data.categories if c.strip()],
@@ -127,10 +211,3 @@ def declare_conflict(session: Session, member: GrantMember, application: GrantAp
         raise NotFound("申请不存在")
     member.conflicts = {**member.conflicts, str(application.id): reason.strip() or "本人申报利益冲突"}
     session.flush()
-
-
-def round_or_404(session: Session, round_id: int) -> GrantRound:
-    found = session.get(GrantRound, round_id)
-    if found is None:
-        raise NotFound("该期项目不存在")
-    return found

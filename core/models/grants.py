@@ -7,21 +7,30 @@ Money is integer fen everywhere. Lists that belong to one row and are never quer
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.glossary import PhotoStatus
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models.base import Base, Timestamped, str_enum, utcnow
 
+if TYPE_CHECKING:
+    from core.models.places import Grid
+
 
 class GrantRound(Timestamped, Base):
-    """One call for projects (e.g. 乐治方兴 2027 第一期) with its budget, window, caps and rubric."""
+    """One call for projects (e.g. 乐治方兴 2027 第一期) with its budget, window, caps and rubric.
+
+    A round belongs to a grid (the district's by default): only staff whose area holds that grid run
+    it (core/grants/rounds.py `runs`), and committee members only the rounds they sit on.
+    """
 
     __tablename__ = "grant_rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -39,6 +48,7 @@ class GrantRound(Timestamped, Base):
     decisions_published_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
+    grid: Mapped[Grid] = relationship()
     sources: Mapped[list[GrantSource]] = relationship(order_by="GrantSource.position", back_populates="round")
     members: Mapped[list[GrantMember]] = relationship(order_by="GrantMember.id", back_populates="round")
 
@@ -196,7 +206,9 @@ class GrantReport(Base):
 class GrantFile(Base):
     """A photo or attachment of an application or of one of its reports, stored under MEDIA_DIR.
 
-    Photos are stored already cleaned (no EXIF) by media.imaging, so they can be shown at once.
+    A photo is kept as it came under MEDIA_DIR/uploads/ (`upload_path`) until the worker has made its
+    clean copy (`path`, no EXIF), as a case's photo is; only a `ready` file is ever listed or served.
+    A PDF attachment is kept as it came and is ready at once.
     """
 
     __tablename__ = "grant_files"
@@ -205,7 +217,10 @@ class GrantFile(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("grant_applications.id"), index=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("grant_reports.id"))
     kind: Mapped[str] = mapped_column(String(16))  # photo, attachment
-    path: Mapped[str] = mapped_column(String(256))
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, 16), default=PhotoStatus.PENDING)
+    upload_path: Mapped[str | None] = mapped_column(String(256))
+    path: Mapped[str | None] = mapped_column(String(256))
+    error: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(128), default="")
     content_type: Mapped[str] = mapped_column(String(64), default="image/jpeg")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ from tests import factories
 
 
 def test_the_demo_rounds_hold_applications_in_several_states_once(session):
+    factories.grid_tree(session)
     factories.staff(session, "demo-district", Role.DISTRICT_CENTER)
     factories.staff(session, "demo-committee", Role.COMMITTEE)
     assert load_grant_demo(session, DEMO_PASSWORD) is True

@@ -108,4 +108,29 @@ def test_the_printed_label_column_is_renamed_and_back_with_rows_referring_to_it(
     if url.startswith("sqlite"):
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_rounds_made_before_areas_belong_to_the_district(tmp_path):
+    url = f"sqlite:///{tmp_path / 'area.sqlite3'}"
+    upgrade_database(url, "0008")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for id_, code, parent, path in [(1, "D", None, "/D/"), (2, "S", 1, "/D/S/")]:
+            connection.execute(
+                text(
+                    "INSERT INTO grids (id, code, name, level, parent_id, path, coord_system, created_at)"
+                    " VALUES (:id, :code, :code, 'district', :parent, :path, 'gcj02', '2026-01-01')"
+                ),
+                {"id": id_, "code": code, "parent": parent, "path": path},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO grant_rounds (id, name, description, categories, budget_fen, cap_per_application_fen,"
+                " category_caps, rubric, opens_at, closes_at, report_every_days, reports_due, created_at)"
+                " VALUES (1, '往期', '', '[]', 100, 10, '{}', '[]', '2026-01-01', '2026-02-01', 30, 2, '2026-01-01')"
+            )
+        )
+    upgrade_database(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT grid_id FROM grant_rounds")).scalar_one() == 1
     engine.dispose()

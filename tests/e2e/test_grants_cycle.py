@@ -153,7 +153,12 @@ def test_a_round_from_opening_to_progress(make_app, settings, fake_wechat, start
         "已完成两次楼道清洁",
     ):
         assert text in page, text
-    assert "/grants/files/" in page
+    # The report's photo is shown once the worker has made its clean copy.
+    wait_until(
+        lambda: "/grants/files/" in client.get(f"/grants/{round_id}").get_data(as_text=True),
+        timeout=30,
+        what="the report's photo, processed by the worker",
+    )
     assert f"/grants/{round_id}" in client.get("/grants").get_data(as_text=True)
 
     # submitted, in review, approved, in progress for the tidy group; submitted, in review, approved for the books.

@@ -20,6 +20,13 @@ from core.models import (
     CaseEvent,
     CheckIn,
     Checkpoint,
+    GrantApplication,
+    GrantDisbursement,
+    GrantEvent,
+    GrantFile,
+    GrantMember,
+    GrantRound,
+    GrantScore,
     Notification,
     OutboxMessage,
     Photo,
@@ -32,6 +39,7 @@ from core.services.checkpoints import public_code
 from tests import factories
 
 TABLES = (Case, CaseEvent, Photo, Attachment, ReportDraft, OutboxMessage, CheckIn, Notification, Resident)
+GRANT_TABLES = (GrantRound, GrantMember, GrantApplication, GrantEvent, GrantScore, GrantDisbursement, GrantFile)
 RESIDENT_A = "oHostile_resident_A"
 RESIDENT_B = "oHostile_resident_B"
 # What the world's cases say: no one but their reporter and staff may ever read it back.
@@ -84,7 +92,16 @@ def snapshot(app, settings) -> dict[str, object]:
     """Row counts of the tables people write into, staff sign-in state, and the files under MEDIA_DIR."""
     database = app.extensions["gongzhi"].database
     with database.session() as s:
-        counts: dict[str, object] = {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in TABLES}
+        counts: dict[str, object] = {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in TABLES + GRANT_TABLES
+        }
+        counts["grant_states"] = sorted(
+            (a.id, a.status.value, str(a.decision), a.decision_fen, a.approved_fen)
+            for a in s.scalars(select(GrantApplication))
+        )
+        counts["grant_rounds_published"] = sorted(
+            (r.id, str(r.decisions_published_at)) for r in s.scalars(select(GrantRound))
+        )
         counts["case_states"] = sorted((c.number, c.status.value, c.description) for c in s.scalars(select(Case)))
         counts["staff"] = sorted(
             (u.username, u.token_version, u.password_hash, u.totp_secret) for u in s.scalars(select(StaffUser))

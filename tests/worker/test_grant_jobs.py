@@ -95,3 +95,32 @@ def test_reminders_reach_the_applicant_and_late_reports_the_staff_who_opened_the
     assert notify_report_late(report.id, application.id) is False  # once
     assert "进度报告逾期" in fake_wechat.calls(CUSTOM)[-1].json["text"]["content"]
     assert fake_wechat.calls(CUSTOM)[-1].json["touser"] == "oStaff_fund"
+
+
+def test_a_grant_photo_is_cleaned_by_the_worker_once_and_a_broken_one_fails_leaving_nothing(session, job_runtime):
+    from pathlib import Path
+
+    from core.glossary import PhotoStatus
+    from core.grants import files
+    from core.models import GrantFile, OutboxMessage
+    from media import store
+    from tests import images
+    from worker.jobs.photos import process_grant_photo
+
+    media = Path(job_runtime.settings.media_dir)
+    application = gh.application(session, gh.open_round(session))
+    good = store.save(str(media), "uploads/good.jpg", images.photo_with_exif(640, 480))
+    bad = store.save(str(media), "uploads/bad.png", images.small_png()[:40])
+    rows = files.add_photos(session, application.id, [(good, "a.jpg"), (bad, "b.png")])
+    session.commit()
+    topics = session.scalars(select(OutboxMessage.topic)).all()
+    assert topics.count("grant.photo_process") == 2
+    assert process_grant_photo(rows[0].id) == "ready"
+    assert process_grant_photo(rows[0].id) == "ready"  # a retried job changes nothing
+    assert process_grant_photo(rows[1].id) == "failed"
+    session.expire_all()
+    ready, failed = session.get(GrantFile, rows[0].id), session.get(GrantFile, rows[1].id)
+    assert ready.status == PhotoStatus.READY and ready.upload_path is None
+    assert b"Exif" not in (media / ready.path).read_bytes()[:200]
+    assert failed.status == PhotoStatus.FAILED and failed.error and failed.upload_path is None
+    assert not (media / good).exists() and not (media / bad).exists()

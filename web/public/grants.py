@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, send_from_directory
 from sqlalchemy import select
 
+from core.glossary import PhotoStatus
 from core.grants import committee, loop, money, progress
 from core.models import GrantApplication, GrantFile, GrantRound
 from web import grant_files
@@ -32,7 +33,11 @@ def _project(session: Any, application: GrantApplication) -> dict[str, Any]:
     reports = [r for r in progress.reports(session, application.id) if r.submitted_at is not None]
     photos = session.scalars(
         select(GrantFile)
-        .where(GrantFile.application_id == application.id, GrantFile.kind == "photo")
+        .where(
+            GrantFile.application_id == application.id,
+            GrantFile.kind == "photo",
+            GrantFile.status == PhotoStatus.READY,
+        )
         .order_by(GrantFile.id)
     )
     by_report: dict[int | None, list[str]] = {}
@@ -89,8 +94,8 @@ def photo(token: str) -> Any:
     settings = current_context().settings
     file_id = grant_files.file_id_of(settings, token) if len(token) <= 512 else None
     file = db_session().get(GrantFile, file_id) if file_id else None
-    if file is None:
-        abort(404)
+    if file is None or file.status != PhotoStatus.READY or file.path is None:
+        abort(404)  # a photo still waiting for the worker is served only as its clean copy, once ready
     if file.kind == "photo":
         response = send_from_directory(settings.media_dir, file.path, mimetype="image/jpeg", max_age=3600)
     else:  # a PDF: downloaded, never shown inline under our origin

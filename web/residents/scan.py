@@ -21,6 +21,7 @@ from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
 from web.context import current_context, db_session
 from web.csrf import check_csrf
+from web.limits import body_limit, uploads_limit
 from web.links import public_url
 from web.redirects import safe_next
 from web.staff.auth import signed_in_staff
@@ -175,6 +176,7 @@ def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
 
 
 @blueprint.post("/q/<code>")
+@body_limit(uploads_limit(MAX_PHOTOS))
 def report(code: str) -> Any:
     check_csrf()
     scanned = _scanned(code)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import uuid
 from pathlib import Path
+from typing import Any
 
 from core.glossary import PhotoStatus
-from core.models import Photo
+from core.models import GrantFile, Photo
 from core.models.base import utcnow
 from media import store as media_store
 from media.imaging import ImageRejected, process_photo
 from worker import runtime
 from worker.jobs.media import MediaGone, download, fail_for_good
+
+log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 10 * 1024 * 1024
 
@@ -33,11 +38,13 @@ def fetch_photo(photo_id: int) -> str:
             if not upload.is_file():
                 return fail_for_good(session, photo, "上传的图片文件不见了")
             data = upload.read_bytes()
-        else:
+        elif photo.wechat_media_id:
             try:
                 data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
             except MediaGone as exc:
                 return fail_for_good(session, photo, str(exc))
+        else:
+            return fail_for_good(session, photo, "照片既没有上传文件，也没有微信素材")
         try:
             processed = process_photo(data)
         except ImageRejected as exc:
@@ -56,3 +63,45 @@ def fetch_photo(photo_id: int) -> str:
             # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
             upload.unlink(missing_ok=True)
         return "ready"
+
+
+def process_grant_photo(grant_file_id: int, **_ignored: Any) -> str:
+    """Make the clean copy of a grant photo kept as uploaded, and mark it ready (or failed for good).
+
+    A photo already processed is left alone. The upload is removed once the clean copy is committed,
+    and also when it is no photo after all: nothing of it will ever be shown. What a crash leaves
+    behind is removed by the upload sweep (worker/jobs/uploads.py).
+    """
+    rt = runtime.current()
+    with rt.database.session() as session:
+        row = session.get(GrantFile, grant_file_id)
+        if row is None:
+            return "missing"
+        if row.status != PhotoStatus.PENDING:
+            return row.status.value
+        upload = Path(rt.settings.media_dir) / row.upload_path if row.upload_path else None
+        if upload is None or not upload.is_file():
+            return _grant_photo_failed(session, row, upload, "上传的图片文件不见了")
+        try:
+            processed = process_photo(upload.read_bytes())
+        except ImageRejected as exc:
+            return _grant_photo_failed(session, row, upload, str(exc))
+        relative = f"grants/{row.application_id}/{uuid.uuid4().hex}.jpg"
+        row.path = media_store.save(rt.settings.media_dir, relative, processed.jpeg)
+        row.status = PhotoStatus.READY
+        row.upload_path = None
+        session.commit()
+        # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
+        upload.unlink(missing_ok=True)
+        return "ready"
+
+
+def _grant_photo_failed(session: Any, row: GrantFile, upload: Path | None, reason: str) -> str:
+    log.warning("grant photo %s failed for good: %s", row.id, reason)
+    row.status = PhotoStatus.FAILED
+    row.error = reason
+    row.upload_path = None
+    session.commit()
+    if upload is not None:
+        upload.unlink(missing_ok=True)
+    return "failed"

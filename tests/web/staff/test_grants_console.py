@@ -33,6 +33,7 @@ def _flash(client, path: str) -> str:
 
 def test_the_whole_round_in_the_console(client, db, make_app, settings):
     with db.session() as s:
+        gh.district(s)
         factories.staff(s, "fx-center", Role.DISTRICT_CENTER)
         for name in ("m1", "m2"):
             factories.staff(s, name, Role.COMMITTEE, display_name=f"委员{name}")
@@ -173,3 +174,32 @@ def test_the_top_bar_links_微公益_for_managers_and_the_committee_only(client,
         console_login(browser, username)
         page = browser.get("/console/").get_data(as_text=True)
         assert ('href="/console/grants"' in page) is shown, username
+
+
+def test_a_street_center_opens_and_runs_rounds_of_its_own_street(client, db):
+    with db.session() as s:
+        grids = factories.grid_tree(s)
+        factories.staff(s, "s-center", Role.STREET_CENTER, "S")
+        theirs = gh.open_round(s, grid=grids["X"], name="别的街道")
+        s.commit()
+        theirs_id = theirs.id
+    console_login(client, "s-center")
+    answer = _post(
+        client,
+        "/console/grants",
+        name="本街道一期",
+        budget="1000",
+        cap="100",
+        opens_on="2020-01-01",
+        closes_on="2099-12-31",
+        sources="街道:100",
+    )
+    assert answer.status_code == 303
+    with db.session() as s:
+        mine = s.scalar(select(GrantRound).where(GrantRound.name == "本街道一期"))
+        assert mine.grid.code == "S"
+        mine_id = mine.id
+    listing = client.get("/console/grants").get_data(as_text=True)
+    assert "本街道一期" in listing and "别的街道" not in listing
+    assert client.get(f"/console/grants/{mine_id}").status_code == 200
+    assert client.get(f"/console/grants/{theirs_id}").status_code == 404

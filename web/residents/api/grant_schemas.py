@@ -8,6 +8,7 @@ from core.grants.applications import MAX_LINES, MAX_TEAM
 from core.services.intake import MAX_PHOTOS
 from web.residents.api import fields as f
 
+MAX_ATTACHMENTS = 5
 MAX_FEN = 10**11  # a billion yuan: far above any round, below what the database holds
 
 # --- requests -------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ class AttachmentsSchema(f.ApiSchema):
     files = f.List(
         f.Upload(),
         required=True,
-        validate=f.validate.Length(min=1, max=5, error="请上传 1 至 5 个附件"),
+        validate=f.validate.Length(min=1, max=MAX_ATTACHMENTS, error=f"请上传 1 至 {MAX_ATTACHMENTS} 个附件"),
         metadata={"description": "PDF 附件 1–5 个，每个不超过 10 MB（计划书、报价单等；不公开）"},
     )
 
@@ -160,7 +161,10 @@ class ApplicationSchema(ma.Schema):
     status = ma.fields.String(required=True)
     status_label = ma.fields.String(required=True)
     editable = ma.fields.Boolean(required=True)
-    photos = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "照片网址"})
+    photos = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "照片网址（已处理好的）"})
+    photos_pending = ma.fields.Integer(
+        required=True, metadata={"description": "正在处理的照片张数（处理好后出现在 photos 中）"}
+    )
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     timeline = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
     reports = ma.fields.List(ma.fields.Nested(ReportDueSchema), required=True)

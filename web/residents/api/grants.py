@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from flask import g
 from sqlalchemy import select
 
 from core.errors import Forbidden, NotFound
+from core.glossary import PhotoStatus
 from core.grants import applications as apps
 from core.grants import committee, loop, progress
 from core.grants.applications import ApplicationInput
 from core.models import GrantApplication, GrantEvent, GrantFile, GrantRound, Resident
-from web import grant_files
+from core.services.intake import MAX_PHOTOS
+from web import grant_files, ratelimit
 from web.context import current_context, db_session
-from web.errors import validation_error
+from web.errors import json_error, validation_error
+from web.limits import body_limit, uploads_limit
 from web.residents.api.auth import current_resident
 from web.residents.api.base import ApiBlueprint
 from web.residents.api.grant_schemas import (
+    MAX_ATTACHMENTS,
     ApplicationContentSchema,
     ApplicationListSchema,
     ApplicationSchema,
@@ -34,6 +40,23 @@ from web.residents.api.grant_schemas import (
 from web.uploads import UploadRejected
 
 blueprint = ApiBlueprint("mini_grants", __name__, url_prefix="/api/v1", description="微公益项目")
+
+# Uploads to one's applications (photos, attachments, reports with photos): counted per resident,
+# before the body is parsed.
+UPLOADS_PER_RESIDENT = {"limit": 20, "window_seconds": 3600}
+
+
+def _upload_rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse (429) a resident's upload beyond UPLOADS_PER_RESIDENT, before their files are read."""
+
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        redis = current_context().redis
+        if not ratelimit.hit(redis, "grant-upload", str(g.resident_id), **UPLOADS_PER_RESIDENT):
+            return json_error(429, "too_many_requests", "上传太频繁，请稍后再试")
+        return view(*args, **kwargs)
+
+    return limited
 
 
 def _number(value: str) -> int:
@@ -90,6 +113,7 @@ def _detail(session: Any, application: GrantApplication) -> dict[str, Any]:
             .order_by(GrantFile.id)
         )
     )
+    ready = [file for file in files if file.status == PhotoStatus.READY]
     return {
         "id": application.id,
         "round_id": application.round_id,
@@ -106,9 +130,10 @@ def _detail(session: Any, application: GrantApplication) -> dict[str, Any]:
         "status": application.status.value,
         "status_label": application.status.applicant_label,
         "editable": application.status in loop.EDITABLE,
-        "photos": [grant_files.file_url(settings, file) for file in files if file.kind == "photo"],
+        "photos": [grant_files.file_url(settings, file) for file in ready if file.kind == "photo"],
+        "photos_pending": sum(1 for file in files if file.kind == "photo" and file.status == PhotoStatus.PENDING),
         "attachments": [
-            {"name": file.name, "url": grant_files.file_url(settings, file)} for file in files if file.kind != "photo"
+            {"name": file.name, "url": grant_files.file_url(settings, file)} for file in ready if file.kind != "photo"
         ],
         "timeline": [
             {
@@ -313,30 +338,36 @@ def _add_files(application_id: str, field: str, files: list[Any], save: Callable
 
 
 @blueprint.route("/grants/applications/<application_id>/photos", methods=["POST"])
+@body_limit(uploads_limit(MAX_PHOTOS))
 @blueprint.resident_only
+@_upload_rate_limited
 @blueprint.arguments(FilesSchema, location="multipart")
 @blueprint.response(200, ApplicationSchema)
-@blueprint.errors(403, 404)
+@blueprint.errors(400, 403, 404, 413, 429)
 def add_photos(form: dict[str, Any], application_id: str) -> Any:
     """为申请添加照片（multipart/form-data，photos 1–9 张）：仅在可修改时。"""
     return _add_files(application_id, "photos", form["photos"], grant_files.save_photos)
 
 
 @blueprint.route("/grants/applications/<application_id>/attachments", methods=["POST"])
+@body_limit(uploads_limit(MAX_ATTACHMENTS))
 @blueprint.resident_only
+@_upload_rate_limited
 @blueprint.arguments(AttachmentsSchema, location="multipart")
 @blueprint.response(200, ApplicationSchema)
-@blueprint.errors(403, 404)
+@blueprint.errors(400, 403, 404, 413, 429)
 def add_attachments(form: dict[str, Any], application_id: str) -> Any:
     """为申请添加 PDF 附件（multipart/form-data，files 1–5 个，如计划书、报价单）：仅在可修改时，不公开。"""
     return _add_files(application_id, "files", form["files"], grant_files.save_attachments)
 
 
 @blueprint.route("/grants/applications/<application_id>/reports", methods=["POST"])
+@body_limit(uploads_limit(MAX_PHOTOS))
 @blueprint.resident_only
+@_upload_rate_limited
 @blueprint.arguments(ProgressReportSchema, location="multipart")
 @blueprint.response(201, ApplicationSchema)
-@blueprint.errors(404)
+@blueprint.errors(400, 404, 413, 429)
 def file_report(form: dict[str, Any], application_id: str) -> Any:
     """提交下一份进度报告（文字与照片；最后一份为结项报告）。"""
     number = _number(application_id)

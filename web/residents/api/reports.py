@@ -11,12 +11,13 @@ from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
 from core.models import Case, Category
 from core.services.checkpoints import resolve_code
-from core.services.intake import ReportInput, submit_report
+from core.services.intake import MAX_PHOTOS, ReportInput, submit_report
 from core.settings import Settings
 from media.imaging import exif_position
 from web import ratelimit, uploads
 from web.context import current_context, db_session
 from web.errors import json_error, validation_error
+from web.limits import body_limit, uploads_limit
 from web.residents.api.auth import current_resident
 from web.residents.api.base import ApiBlueprint
 from web.residents.api.schemas import ReportAnswerSchema, ReportSchema
@@ -52,6 +53,7 @@ def _category_problem(code: str) -> str | None:
 
 
 @blueprint.route("/reports", methods=["POST"])
+@body_limit(uploads_limit(MAX_PHOTOS))
 @blueprint.resident_only
 @blueprint.arguments(ReportSchema, location="multipart")
 @blueprint.response(201, ReportAnswerSchema, description="已立案")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 
 from core.services.resident_auth import resident_for_mini
+from web import ratelimit
 from web.context import current_context
 from web.errors import json_error
 from web.residents.api.auth import issue_token
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 blueprint = ApiBlueprint("mini_session", __name__, url_prefix="/api/v1", description="居民登录")
 CLIENT_KEY = "gongzhi.mini_client"
 TOO_FREQUENT = 45011
+# Sign-ins per client address: a mini-program signs in at launch, and residents behind one NAT share
+# an address, so the bound is generous; it stops a client spending WeChat's code2session quota.
+PER_CLIENT = {"limit": 30, "window_seconds": 60}
 
 
 def mini_client() -> GongzhiMiniClient:
@@ -39,7 +43,11 @@ def sign_in(body: dict[str, Any]) -> Any:
     """用 wx.login() 的 code 登录，得到居民令牌。
 
     服务器向微信换取 openid（session_key 不保存、不返回）；同一 unionid 的公众号居民与小程序居民为同一人。
+    同一地址登录过于频繁时返回 429。
     """
+    client = request.remote_addr or "unknown"
+    if not ratelimit.hit(current_context().redis, "api-session", client, **PER_CLIENT):
+        return json_error(429, "too_many_requests", "登录太频繁，请稍后再试")
     try:
         who = login(mini_client(), body["code"])
     except LoginRefused as exc:

@@ -13,11 +13,13 @@ from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
+from core.services.intake import MAX_PHOTOS
 from core.services.queues import QueueFilter, queue
 from core.services.staff import SignInRefused, TooManyAttempts, end_all_sessions, sign_in
 from web import uploads
 from web.context import current_context, db_session
 from web.errors import json_error
+from web.limits import body_limit, uploads_limit
 from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
@@ -201,6 +203,7 @@ def _action_params() -> dict[str, Any]:
 
 
 @blueprint.post("/cases/<number>/actions")
+@body_limit(uploads_limit(MAX_PHOTOS))  # a handling with after-photos
 @staff_required
 def act(number: str):  # type: ignore[no-untyped-def]
     params = _action_params()

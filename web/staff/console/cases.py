@@ -15,10 +15,12 @@ from core.models import Case, Category, Grid, Photo, StaffUser
 from core.services import cases as case_service
 from core.services import queues
 from core.services.assignees import suggest_assignees
+from core.services.intake import MAX_PHOTOS
 from web import uploads
 from web.context import current_context, db_session
 from web.csrf import check_csrf
 from web.errors import STATUS
+from web.limits import body_limit, uploads_limit
 from web.staff.auth import page_staff_required
 from web.staff.console.maps import case_map_svg
 
@@ -134,6 +136,7 @@ def _form_params() -> dict[str, Any]:
 
 
 @blueprint.post("/cases/<number>/<action>")
+@body_limit(uploads_limit(MAX_PHOTOS))  # a handling with after-photos
 @page_staff_required
 def act(number: str, action: str) -> Any:
     check_csrf()

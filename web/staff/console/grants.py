@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from core.errors import Forbidden, GongzhiError, InvalidInput
-from core.glossary import Role
+from core.errors import Forbidden, GongzhiError, InvalidInput, NotFound
+from core.glossary import PhotoStatus, Role
 from core.grants import applications, committee, decisions, loop, money, progress
 from core.grants import rounds as grant_rounds
 from core.grants.terms import Decision, MemberKind
-from core.models import GrantApplication, GrantEvent, GrantFile, GrantMember, GrantRound, StaffUser
+from core.models import GrantApplication, GrantEvent, GrantFile, GrantMember, GrantRound, Grid, StaffUser
 from web import grant_files
 from web.context import current_context, db_session
 from web.csrf import check_csrf
@@ -22,8 +22,9 @@ from web.staff.console import grant_forms
 
 blueprint = Blueprint("console_grants", __name__, url_prefix="/console")
 NAV = ("console_grants.rounds", "微公益")
-# Who runs the fund: opens rounds, seats the committee, moves applications, pays.
-MANAGERS = frozenset({Role.DISTRICT_CENTER, Role.STREET_CENTER, Role.COMMUNITY_STATION})
+# Who runs the fund (each within its area: core/grants/rounds.py): opens rounds, seats the committee,
+# moves applications, pays.
+MANAGERS = grant_rounds.MANAGERS
 # The top-bar link: those who run the fund and the committee (others would find no round of theirs).
 NAV_ROLES = MANAGERS | {Role.COMMITTEE}
 
@@ -37,10 +38,14 @@ def _require_manager() -> None:
         abort(403)
 
 
+def _me(session: Any) -> StaffUser:
+    staff: StaffUser = session.get(StaffUser, g.staff.id)
+    return staff
+
+
 def _visible_rounds(session: Any) -> list[GrantRound]:
-    query = select(GrantRound).order_by(GrantRound.id.desc())
-    if not _manager():  # a committee member sees the rounds they sit on
-        query = query.join(GrantMember, GrantMember.round_id == GrantRound.id).where(GrantMember.staff_id == g.staff.id)
+    """The rounds of the staff member's area (a manager), or those they sit on (a committee member)."""
+    query = select(GrantRound).where(grant_rounds.visible_to(_me(session))).order_by(GrantRound.id.desc())
     return list(session.scalars(query))
 
 
@@ -57,6 +62,8 @@ def _act(success: str, back: str, work: Callable[[Any], None]) -> Any:
             work(uow.session)
             uow.commit()
         flash(success, "ok")
+    except NotFound:
+        abort(404)  # a round outside the staff member's area, or none: the same answer
     except GongzhiError as error:
         flash(error.message, "error")
     return redirect(back, code=303)
@@ -66,10 +73,12 @@ def _act(success: str, back: str, work: Callable[[Any], None]) -> Any:
 @page_staff_required
 def rounds() -> Any:
     session = db_session()
+    me = _me(session)
     return render_template(
         "console/grants/rounds.html",
         rounds=_visible_rounds(session),
         manager=_manager(),
+        staff_grid=me.grid if me.role != Role.DISTRICT_CENTER else None,
         tz=current_context().settings.tz,
     )
 
@@ -80,10 +89,13 @@ def open_round() -> Any:
     _require_manager()
 
     def work(session: Any) -> None:
-        staff = session.get(StaffUser, g.staff.id)
-        grant_rounds.open_round(
-            session, grant_forms.round_input(request.form.to_dict(), current_context().settings.tz), staff=staff
-        )
+        staff = _me(session)
+        code = request.form.get("grid", "").strip()
+        grid = session.scalar(select(Grid).where(Grid.code == code)) if code else None
+        if code and grid is None:
+            raise InvalidInput(f"网格 {code} 不存在")
+        data = grant_forms.round_input(request.form.to_dict(), current_context().settings.tz)
+        grant_rounds.open_round(session, data, staff=staff, grid=grid)
 
     return _act("已开启新一期项目", url_for("console_grants.rounds"), work)
 
@@ -92,8 +104,9 @@ def open_round() -> Any:
 @page_staff_required
 def round_page(round_id: int) -> Any:
     session = db_session()
-    grant_round = session.get(GrantRound, round_id)
-    if grant_round is None or grant_round not in _visible_rounds(session):
+    try:
+        grant_round = grant_rounds.visible_round(session, _me(session), round_id)
+    except NotFound:
         abort(404)
     found = session.scalars(
         select(GrantApplication)
@@ -125,7 +138,7 @@ def seat_member(round_id: int) -> Any:
     _require_manager()
 
     def work(session: Any) -> None:
-        grant_round = grant_rounds.round_or_404(session, round_id)
+        grant_round = grant_rounds.managed_round(session, _me(session), round_id)
         staff = session.scalar(select(StaffUser).where(StaffUser.username == request.form.get("username", "")))
         if staff is None:
             raise InvalidInput("没有这个账号")
@@ -150,8 +163,8 @@ def enter_application(round_id: int) -> Any:
     _require_manager()
 
     def work(session: Any) -> None:
-        staff = session.get(StaffUser, g.staff.id)
-        grant_round = grant_rounds.round_or_404(session, round_id)
+        staff = _me(session)
+        grant_round = grant_rounds.managed_round(session, staff, round_id)
         application = applications.draft(
             session, grant_round, grant_forms.application_input(request.form.to_dict()), staff=staff
         )
@@ -167,15 +180,20 @@ def publish(round_id: int) -> Any:
     _require_manager()
 
     def work(session: Any) -> None:
-        grant_round = grant_rounds.round_or_404(session, round_id)
-        decisions.publish(session, grant_round, staff=session.get(StaffUser, g.staff.id))
+        staff = _me(session)
+        decisions.publish(session, grant_rounds.managed_round(session, staff, round_id), staff=staff)
 
     return _act("评审结果已公布，申请人将收到通知", url_for("console_grants.round_page", round_id=round_id), work)
 
 
 def _application(session: Any, application_id: int) -> GrantApplication:
+    """An application of a round the staff member runs or sits on; 404 for any other."""
     application = session.get(GrantApplication, application_id)
-    if application is None or application.round not in _visible_rounds(session):
+    if application is None:
+        abort(404)
+    try:
+        grant_rounds.visible_round(session, _me(session), application.round_id)
+    except NotFound:
         abort(404)
     return application
 
@@ -191,7 +209,11 @@ def application_page(application_id: int) -> Any:
     )
     eligible, scored, average = committee.tally(session, application)
     settings = current_context().settings
-    files = session.scalars(select(GrantFile).where(GrantFile.application_id == application.id).order_by(GrantFile.id))
+    files = session.scalars(
+        select(GrantFile)
+        .where(GrantFile.application_id == application.id, GrantFile.status == PhotoStatus.READY)
+        .order_by(GrantFile.id)
+    )
     return render_template(
         "console/grants/application.html",
         files=[(file, grant_files.file_url(settings, file)) for file in files],
@@ -267,7 +289,8 @@ def act(application_id: int, action: str) -> Any:
     success, run = ACTIONS[action]
 
     def work(session: Any) -> None:
-        run(session, _application(session, application_id), session.get(StaffUser, g.staff.id))
+        staff = _me(session)
+        run(session, grant_rounds.managed_application(session, staff, application_id), staff)
 
     return _act(success, back, work)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -150,6 +151,16 @@ def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
         content_type="multipart/form-data",
     )
     assert answer.status_code == 200, answer.get_json()
+    # Kept as uploaded until the worker has made the clean copy; only that is ever listed or served.
+    assert (answer.get_json()["photos"], answer.get_json()["photos_pending"]) == ([], 1)
+    with db.session() as s:
+        [pending] = s.scalars(select(GrantFile)).all()
+        assert pending.upload_path.startswith("uploads/") and pending.path is None
+        upload = Path(api_settings.media_dir) / pending.upload_path
+        assert upload.is_file()
+    assert gh.process_grant_photos(client.application) == ["ready"]
+    assert not upload.exists()  # the original, EXIF and all, is gone
+    answer = client.get(url, headers=resident_headers)
     photo_url = answer.get_json()["photos"][0]
     served = client.get(photo_url.replace(api_settings.public_base_url, ""))
     assert served.status_code == 200 and b"Exif" not in served.data[:200]
@@ -176,6 +187,7 @@ def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
     )
     assert filed.status_code == 201, filed.get_json()
     assert filed.get_json()["reports"][0]["submitted_at"] is not None
+    assert gh.process_grant_photos(client.application) == ["ready"]
     with db.session() as s:
         assert len(s.scalars(select(GrantFile)).all()) == 2
     assert client.get(filed.get_json()["photos"][0].replace(api_settings.public_base_url, "")).status_code == 200

@@ -1,0 +1,29 @@
+"""Uploads kept as they came under MEDIA_DIR/uploads/ until the worker has processed them, and which of
+them rows still refer to (a case's Photo, a grant's GrantFile); the sweep deletes the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import GrantFile, Photo
+
+UPLOAD_DIR = "uploads"
+# An upload no row refers to is deleted once this old: a request writing it has long finished or failed.
+ORPHAN_AGE_SECONDS = 3600
+_BATCH = 500
+
+
+def referenced(session: Session, paths: Iterable[str]) -> set[str]:
+    """Those of `paths` (relative to MEDIA_DIR) that a photo of a case or of a grant still refers to."""
+    wanted = sorted(set(paths))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _BATCH):
+        batch = wanted[start : start + _BATCH]
+        found.update(p for p in session.scalars(select(Photo.upload_path).where(Photo.upload_path.in_(batch))) if p)
+        found.update(
+            p for p in session.scalars(select(GrantFile.upload_path).where(GrantFile.upload_path.in_(batch))) if p
+        )
+    return found

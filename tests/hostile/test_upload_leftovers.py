@@ -1,0 +1,58 @@
+"""Hostile: a grant photo upload whose request fails after its files were kept (the database gone at the
+commit) leaves an upload no row refers to; the sweep deletes it once it is an hour old, and only it."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from core.models import Resident
+from tests import grants_helpers as gh
+from tests import images
+from worker import runtime
+from worker.jobs.uploads import sweep_uploads
+
+from .conftest import RESIDENT_B
+
+
+def test_a_failed_upload_leaves_nothing_for_long(app, client, world, fake_wechat, settings, monkeypatch):
+    database = app.extensions["gongzhi"].database
+    with database.session() as s:
+        resident = s.scalar(select(Resident).where(Resident.openid == RESIDENT_B))
+        draft = gh.application(s, gh.open_round(s), resident).id
+        s.commit()
+    fake_wechat.add_login_code("leftover-code", "oMini_" + RESIDENT_B, "k")
+    token = client.post("/api/v1/session", json={"code": "leftover-code"}).get_json()["token"]
+    media = Path(settings.media_dir)
+    before = sorted(p for p in media.rglob("*") if p.is_file())
+
+    from sqlalchemy.orm import Session
+
+    def lost(self):  # type: ignore[no-untyped-def]
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", lost)
+    answer = client.post(
+        f"/api/v1/grants/applications/{draft}/photos",
+        data={"photos": [(io.BytesIO(images.photo_with_exif(320, 240)), "a.jpg")]},
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+    )
+    monkeypatch.undo()
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+    left = [p for p in media.rglob("*") if p.is_file() and p not in before]
+    assert [p.parent.name for p in left] == ["uploads"]  # the upload, with nobody's row pointing at it
+
+    context = app.extensions["gongzhi"]
+    previous = runtime._current
+    runtime.install(runtime.Runtime(settings=context.settings, database=context.database, redis=context.redis))
+    try:
+        assert sweep_uploads() == []  # too fresh: a request might still be about to commit
+        assert sweep_uploads(now=time.time() + 2 * 3600) == [left[0].relative_to(media).as_posix()]
+    finally:
+        runtime.install(previous)  # type: ignore[arg-type]
+    assert sorted(p for p in media.rglob("*") if p.is_file()) == before
