@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Benchmarks (issue 8): each prints ratios against a baseline measured in the same run and adds a
 # row to bench/RESULTS.md. They need PostgreSQL and Redis on loopback, as the tests do; the HTTP

@@ -124,8 +124,8 @@ def check_in(code: str) -> Any:
         with context.uow() as uow:
             done = record_check_in(
                 uow.session,
-                uow.session.get(StaffUser, staff.id),
-                uow.session.get(Checkpoint, checkpoint.id),
+                uow.session.get_one(StaffUser, staff.id),
+                uow.session.get_one(Checkpoint, checkpoint.id),
                 source="page",
             )
             uow.commit()

@@ -94,9 +94,10 @@ def totp() -> Any:
         )
     check_csrf()
     sealed = session.get(_PENDING)
-    secret = staff_totp.unseal(settings.secret_key, sealed) if isinstance(sealed, str) else None
-    if secret is None:
+    pending = staff_totp.unseal(settings.secret_key, sealed) if isinstance(sealed, str) else None
+    if pending is None:
         return redirect(url_for("console_account.totp"), code=303)
+    secret = pending
     with current_context().uow() as uow:
         staff = _account(uow.session)
         try:
