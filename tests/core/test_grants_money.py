@@ -9,7 +9,7 @@ import pytest
 from core.errors import InvalidInput
 from core.grants import decisions, money
 from core.grants.terms import GrantStatus, yuan
-from tests import grants_helpers as gh
+from tests.support import grants as gh
 
 
 def test_split_examples():

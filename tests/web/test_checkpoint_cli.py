@@ -16,7 +16,7 @@ from core.glossary import CoordSystem
 from core.models import Checkpoint
 from core.services.checkpoints import resolve_code, resolve_url, sign_url
 from core.settings import PROJECT_ROOT, Settings
-from tests.factories import G1_BOX, grid_tree
+from tests.support.factories import G1_BOX, grid_tree
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from core.glossary import CaseSource, CaseStatus, CoordSystem
 from core.models import Case
 from core.services import api_keys
 from core.services.catalogue import load_catalogue
-from tests.browser import LiveServer
+from tests.support.browser import LiveServer
 
 JURISDICTION = "gongzhi.test"
 
