@@ -160,6 +160,7 @@ def test_in_safe_mode_the_reply_on_the_wire_is_encrypted(client, settings, mode)
     assert "随手拍" in ET.fromstring(safe.open_reply(wire)).findtext("Content")
 
 
+@pytest.mark.slow
 def test_without_redis_a_signed_query_is_not_bound_and_the_message_still_goes_through(settings, caplog):
     import redis as redis_lib
 

@@ -94,6 +94,7 @@ def test_a_tranche_above_what_a_source_owes_is_refused_with_the_numbers(session)
         money.disburse(session, app, source.id, 0)
 
 
+@pytest.mark.slow
 def test_random_grants_split_and_paid_in_random_tranches_always_reconcile(session):
     rng = random.Random(7)
     for _ in range(20):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -16,6 +17,7 @@ def test_the_migrated_schema_is_the_models(database):
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
+@pytest.mark.slow
 def test_down_to_nothing_and_up_again_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'walk.sqlite3'}"
     upgrade_database(url)

@@ -17,6 +17,8 @@ from core.services.routing import OUTSIDE_EVERY_GRID, grid_index, route_case
 from tests.support.geo import shifted
 from tests.support.wechat_sender import reply_text
 
+pytestmark = pytest.mark.slow  # the demo district for each test
+
 STREET_TIER = "0106"  # 河道水面不洁: street by default
 LITTER = "0101"  # 暴露垃圾: community by default
 

@@ -19,7 +19,7 @@ from tests.support.processes import WorkerProcess, free_port, wait_until
 from tests.support.wechat_sender import WeChatSender, reply_text
 from wxclient.official import STORAGE_PREFIX, make_wechat_client
 
-pytestmark = pytest.mark.real_services  # and a worker
+pytestmark = [pytest.mark.real_services, pytest.mark.slow]  # and a worker
 
 RUN = uuid.uuid4().hex[:12]
 SECRETS = {

@@ -22,6 +22,8 @@ def test_starts_a_server_and_forgets_it(tmp_path):
 TIDY = """
 import subprocess
 
+pytestmark = pytest.mark.slow  # each test runs a pytest of its own
+
 def test_starts_and_stops():
     process = subprocess.Popen(["sleep", "600"], start_new_session=True)
     process.kill()

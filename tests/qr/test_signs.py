@@ -30,6 +30,8 @@ from qr.fonts import FontSpec, SignFontError, draws_chinese, find_sign_font
 from qr.signs import HEIGHT, MARGIN, WIDTH, SignData, fit_text, qr_image, qr_matrix, render_sign
 from tests.support import factories
 
+pytestmark = pytest.mark.slow  # the demo district and its signs
+
 ZBARIMG = shutil.which("zbarimg")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 COMMUNITY = "340111001001"  # 方兴社区: three grids of three checkpoints each

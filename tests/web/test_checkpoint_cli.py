@@ -199,6 +199,7 @@ def test_rotate_replaces_the_old_sign(cli, session, settings):
 # --- the real command line -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_commands_on_a_fresh_sqlite_file(tmp_path):
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",

@@ -37,6 +37,7 @@ def _cases(database) -> int:
         return s.scalar(select(func.count()).select_from(Case))
 
 
+@pytest.mark.slow
 def test_list_post_and_read_back(live):
     client, key, database = live
     services = client.list_services()
