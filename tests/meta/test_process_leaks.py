@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from core.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # each test runs a pytest of its own
 
 LEAKY = """
 import subprocess
@@ -21,8 +25,6 @@ def test_starts_a_server_and_forgets_it(tmp_path):
 
 TIDY = """
 import subprocess
-
-pytestmark = pytest.mark.slow  # each test runs a pytest of its own
 
 def test_starts_and_stops():
     process = subprocess.Popen(["sleep", "600"], start_new_session=True)
