@@ -45,7 +45,7 @@ from bench.results import record
 from core.db import Database
 from core.models import Case, ReportDraft, Resident
 from core.services.demo import DISTRICT_BOX, load_demo
-from tests.processes import settings_env
+from tests.support.processes import settings_env
 
 SECTION = "## WeChat callback (`bench/callback.py`)"
 INTRO = """

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from core.migrations import upgrade_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.processes import free_port, process_tree, settings_env, wait_until  # noqa: E402
+from tests.support.processes import free_port, process_tree, settings_env, wait_until  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")

@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from core.db import Database
 from core.models import Resident
 from core.settings import Settings
-from tests.images import photo_with_exif
+from tests.support.images import photo_with_exif
 from web.residents.api.auth import SALT
 
 PHOTO_SIDES = (4032, 3024)  # a 12-megapixel phone camera
@@ -53,7 +53,7 @@ def lua_constants(**values: str) -> str:
 
 
 def phone_photo(min_bytes: int = 1_000_000) -> bytes:
-    """A JPEG like a phone's: 12 MP, EXIF orientation, camera model and GPS (tests.images.photo_with_exif),
+    """A JPEG like a phone's: 12 MP, EXIF orientation, camera model and GPS (tests.support.images.photo_with_exif),
     with sensor-like noise so that it weighs what a phone photo does — at least `min_bytes`."""
     base = Image.open(io.BytesIO(photo_with_exif(*PHOTO_SIDES)))
     exif, pixels = base.info["exif"], base.convert("RGB")

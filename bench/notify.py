@@ -52,7 +52,7 @@ from core.models.cases import case_followers  # noqa: E402
 from core.services.cases import perform  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.fakes.wechat_api import FakeWeChatAPI  # noqa: E402
-from tests.processes import WorkerProcess, wait_until  # noqa: E402
+from tests.support.processes import WorkerProcess, wait_until  # noqa: E402
 from worker.channels import CHANNEL_TEMPLATE  # noqa: E402
 from worker.relay import RqDispatcher  # noqa: E402
 from worker.routes import QUEUES  # noqa: E402

@@ -41,8 +41,8 @@ from core.numbering import next_case_number  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from media.imaging import JPEG_QUALITY, MAX_SIDE, THUMB_SIDE  # noqa: E402
 from tests.fakes.wechat_api import FakeWeChatAPI  # noqa: E402
-from tests.images import photo_with_exif  # noqa: E402
-from tests.processes import WorkerProcess, wait_until  # noqa: E402
+from tests.support.images import photo_with_exif  # noqa: E402
+from tests.support.processes import WorkerProcess, wait_until  # noqa: E402
 
 INTRO = """
 N phone photos (4000 × 3000 JPEG, EXIF rotation and GPS) through W real worker processes (media API

@@ -363,7 +363,7 @@ def figures_measurements(client_for: Callable[[str], Any], today: datetime) -> l
 
 def signed_in_clients(app: Any) -> Callable[[str], Any]:
     """A test client per username, each signed in once through the console's own form."""
-    from tests.console import console_login
+    from tests.support.console import console_login
 
     clients: dict[str, Any] = {}
 

@@ -71,8 +71,8 @@ from core.models import Case, Checkpoint, Notification, OutboxMessage, Photo
 from core.services.checkpoints import public_code
 from core.services.demo import DEMO_PASSWORD, DISTRICT_BOX, load_demo
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.images import photo_with_exif
-from tests.processes import WorkerProcess, process_tree, wait_until
+from tests.support.images import photo_with_exif
+from tests.support.processes import WorkerProcess, process_tree, wait_until
 from worker.routes import QUEUES
 
 SECTION = "## Soak (`bench/soak.py`)"

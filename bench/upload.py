@@ -60,7 +60,7 @@ from core import outbox as outbox_topics
 from core.db import Database
 from core.models import Case, OutboxMessage, Photo
 from core.services.demo import DISTRICT_BOX, load_demo
-from tests.processes import settings_env
+from tests.support.processes import settings_env
 
 SECTION = "## Mini-program report (`bench/upload.py`)"
 INTRO = """

@@ -15,12 +15,11 @@ from core.db import Database, UnitOfWork
 from core.migrations import upgrade_database
 from core.models import Base
 from core.settings import Settings
-from tests.backends import PG_ADMIN_URL, REDIS_HOST, REDIS_PORT, detect
 from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
+from tests.support.backends import BACKENDS, PG_ADMIN_URL, REDIS_HOST, REDIS_PORT
 
 pytest_plugins = ["tests.support.process_leaks"]
 
-BACKENDS = detect()
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
@@ -31,6 +30,29 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") == "true" and not (BACKENDS.real_postgres and BACKENDS.real_redis):
         pytest.exit(f"CI=true needs the real PostgreSQL and Redis; {BACKENDS.description}", returncode=3)
+
+
+E2E = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects, so `-m "not slow"` sees these marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` what always is; skip `real_services` tests when a service they need is a stand-in.
+
+    Slow: everything under tests/e2e/ and every `browser` or `fault` test (others say `slow` themselves).
+    `@pytest.mark.real_services` needs both services; `real_services("redis")` or `("postgres")` one.
+    """
+    real = {"postgres": BACKENDS.real_postgres, "redis": BACKENDS.real_redis}
+    for item in items:
+        if item.path.is_relative_to(E2E) or item.get_closest_marker("browser") or item.get_closest_marker("fault"):
+            item.add_marker(pytest.mark.slow)
+        marker = item.get_closest_marker("real_services")
+        if marker is None:
+            continue
+        missing = [name for name in (marker.args or ("postgres", "redis")) if not real[name]]
+        if missing:
+            reason = f"needs the real {' and '.join(missing)}; {BACKENDS.description}"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -147,6 +169,6 @@ def client(app):
 @pytest.fixture
 def wechat(client, settings: Settings):
     """Sends callbacks to /wechat, signed with the test token."""
-    from tests.wechat_sender import WeChatSender
+    from tests.support.wechat_sender import WeChatSender
 
     return WeChatSender(client, settings.wechat_token)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wechat_crypto import TEST_AES_KEY
-from tests.wechat_sender import WeChatSender
+from tests.support.wechat_crypto import TEST_AES_KEY
+from tests.support.wechat_sender import WeChatSender
 
 
 @pytest.fixture(params=["plain", "safe"])

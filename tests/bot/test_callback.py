@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import Case, OutboxMessage, Photo, ReportDraft, Resident
-from tests.wechat_sender import build, reply_text, sample
+from tests.support.wechat_sender import build, reply_text, sample
 
 RESIDENT = "oResident_test_0001"
 

@@ -14,8 +14,8 @@ from core.glossary import CaseStatus
 from core.models import Attachment, Case, Notification, Photo, ReportDraft, Resident
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import scene_for, sign_url
-from tests import factories
-from tests.wechat_sender import build, reply_text
+from tests.support import factories
+from tests.support.wechat_sender import build, reply_text
 
 ME, YOU = "oResident_me", "oResident_you"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wechat_sender import WeChatSender, reply_text
+from tests.support.wechat_sender import WeChatSender, reply_text
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from core.glossary import Role
 from core.models import CheckIn, Checkpoint, ReportDraft, Resident, StaffUser
 from core.services.checkpoints import scene_for, sign_url
-from tests import factories
-from tests.wechat_sender import build, reply_text
+from tests.support import factories
+from tests.support.wechat_sender import build, reply_text
 
 STAFF, RESIDENT, STRANGER = "oStaff_worker", "oResident_plain", "oStaff_far"
 CHECKED_IN = re.compile(r"^已签到：小区东门（(\d{2}:\d{2})）。如需上报问题，请直接拍照发送。$")

@@ -8,8 +8,8 @@ import pytest
 
 from bot.replies import MAX_REPLY_BYTES
 from core.settings import Settings
-from tests.wechat_crypto import SafeMode, signature
-from tests.wechat_sender import WeChatSender, build, reply_text
+from tests.support.wechat_crypto import SafeMode, signature
+from tests.support.wechat_sender import WeChatSender, build, reply_text
 
 # Tencent's sample for its message-encryption library (WXBizMsgCrypt): key, app id, token, and a
 # compatible-mode message (plain fields and <Encrypt> side by side) with its msg_signature.
@@ -160,11 +160,12 @@ def test_in_safe_mode_the_reply_on_the_wire_is_encrypted(client, settings, mode)
     assert "随手拍" in ET.fromstring(safe.open_reply(wire)).findtext("Content")
 
 
+@pytest.mark.slow
 def test_without_redis_a_signed_query_is_not_bound_and_the_message_still_goes_through(settings, caplog):
     import redis as redis_lib
 
     from bot.protocol import bind_signature_to_body
-    from tests.processes import free_port
+    from tests.support.processes import free_port
 
     unreachable = redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
     args = {"timestamp": "1", "nonce": "n", "signature": "s"}

@@ -9,7 +9,7 @@ from core import case_loop
 from core.errors import ForbiddenTransition
 from core.glossary import CaseStatus
 from core.models import CaseEvent, OutboxMessage
-from tests import factories
+from tests.support import factories
 
 S = CaseStatus
 

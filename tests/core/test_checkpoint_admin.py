@@ -22,7 +22,7 @@ from core.services.checkpoint_admin import (
     serial_label,
 )
 from core.services.checkpoints import public_code, resolve_code
-from tests.factories import G1_BOX, grid_tree
+from tests.support.factories import G1_BOX, grid_tree
 
 
 @pytest.fixture

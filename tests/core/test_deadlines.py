@@ -9,28 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from core import case_loop, outbox
-from core.glossary import CaseStatus, Role, Tier
-from core.models import Case, Category, OutboxMessage
+from core.glossary import CaseStatus, Role
+from core.models import Case, OutboxMessage
 from core.services import cases, deadlines
-from tests import factories
-from tests.conftest import BACKENDS
+from tests.support import factories
+from tests.support.factories import dispatched_case
 
 S = CaseStatus
-
-
-def dispatched_case(session, settings, hours=10):
-    """A case in grid G1 dispatched by the grid leader to worker wang, under a category with `hours`."""
-    grids = factories.grid_tree(session)
-    leader = factories.staff(session, "li", Role.GRID_LEADER, "G1")
-    factories.staff(session, "wang", Role.GRID_WORKER, "G1")
-    category = Category(code="T01", name="路灯", time_limit_hours=hours, default_tier=Tier.COMMUNITY)
-    session.add(category)
-    case = factories.case(session, settings, grid=grids["G1"])
-    case.category = category
-    case_loop.transition(session, case, S.ACCEPTED, action="accept")
-    cases.perform(session, leader, case.number, "dispatch", {"assignee": "wang"})
-    session.commit()
-    return case, leader
 
 
 def rows(session, topic):
@@ -124,7 +109,7 @@ def test_dispatch_clears_the_stamps_of_an_earlier_deadline(session, settings):
     assert case.warned_at is None and case.overdue_at is None
 
 
-@pytest.mark.skipif(not BACKENDS.real_postgres, reason="row locks need PostgreSQL")
+@pytest.mark.real_services("postgres")  # row locks need PostgreSQL
 def test_concurrent_sweeps_warn_once(session, settings, clean_database, monkeypatch):
     case, _ = dispatched_case(session, settings)
     at_9h = case.deadline_at - timedelta(hours=1)

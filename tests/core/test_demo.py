@@ -13,6 +13,8 @@ from core.models import Category, Checkpoint, Grid, StaffUser
 from core.services.demo import load_demo
 from core.services.staff import authenticate
 
+pytestmark = pytest.mark.slow  # loads the whole demo district for each test
+
 
 def _counts(session) -> dict[str, int]:
     return {

@@ -14,7 +14,7 @@ import pytest
 from core.glossary import CaseSource, CaseStatus, Tier
 from core.models import Case
 from core.services.figures import Figures, figures, figures_by_grid, to_csv_rows
-from tests.factories import grid_tree
+from tests.support.factories import grid_tree
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 1, tzinfo=TZ)

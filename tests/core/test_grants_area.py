@@ -11,8 +11,8 @@ from core.glossary import Role
 from core.grants import rounds
 from core.grants.terms import MemberKind
 from core.models import GrantRound
-from tests import factories
-from tests import grants_helpers as gh
+from tests.support import factories
+from tests.support import grants as gh
 
 
 @pytest.fixture

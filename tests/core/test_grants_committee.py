@@ -11,7 +11,7 @@ from core.grants import applications, committee, decisions, progress, rounds
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models import GrantReport, OutboxMessage
 from core.models.base import utcnow
-from tests import grants_helpers as gh
+from tests.support import grants as gh
 
 RUBRIC = [{"key": "a", "name": "甲", "weight": 3}, {"key": "b", "name": "乙", "weight": 1}]
 

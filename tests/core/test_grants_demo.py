@@ -10,7 +10,7 @@ from core.grants.terms import GrantStatus
 from core.models import GrantApplication, GrantRound
 from core.services.demo import DEMO_PASSWORD
 from core.services.demo_grants import load_grant_demo
-from tests import factories
+from tests.support import factories
 
 
 def test_the_demo_rounds_hold_applications_in_several_states_once(session):

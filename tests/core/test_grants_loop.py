@@ -10,7 +10,7 @@ from core.errors import ForbiddenTransition
 from core.grants import loop
 from core.grants.terms import GrantStatus
 from core.models import GrantEvent, OutboxMessage
-from tests import grants_helpers as gh
+from tests.support import grants as gh
 
 S = GrantStatus
 

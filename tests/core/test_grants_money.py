@@ -9,7 +9,7 @@ import pytest
 from core.errors import InvalidInput
 from core.grants import decisions, money
 from core.grants.terms import GrantStatus, yuan
-from tests import grants_helpers as gh
+from tests.support import grants as gh
 
 
 def test_split_examples():
@@ -94,6 +94,7 @@ def test_a_tranche_above_what_a_source_owes_is_refused_with_the_numbers(session)
         money.disburse(session, app, source.id, 0)
 
 
+@pytest.mark.slow
 def test_random_grants_split_and_paid_in_random_tranches_always_reconcile(session):
     rng = random.Random(7)
     for _ in range(20):

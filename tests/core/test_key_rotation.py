@@ -8,7 +8,7 @@ from itsdangerous import BadSignature
 from core.codes import Verdict
 from core.media_urls import media_path, serializer
 from core.services.checkpoints import public_code, resolve_code
-from tests import factories
+from tests.support import factories
 
 OLD, NEW, SIGNS = "o" * 32, "n" * 32, "c" * 32
 

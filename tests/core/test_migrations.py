@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade_database
 from core.models import Base
-from tests.backends import PG_ADMIN_URL, detect
+from tests.support.backends import PG_ADMIN_URL, detect
 
 
 def test_the_migrated_schema_is_the_models(database):
@@ -22,6 +22,7 @@ def test_the_migrated_schema_is_the_models(database):
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
+@pytest.mark.slow
 def test_down_to_nothing_and_up_again_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'walk.sqlite3'}"
     upgrade_database(url)

@@ -8,8 +8,8 @@ from core.geo import Point, distance_m
 from core.glossary import CoordSystem
 from core.models import Case
 from core.services.nearby import CANDIDATE_SLACK, nearby_open_cases
-from tests import factories
-from tests.core.test_routing import shifted
+from tests.support import factories
+from tests.support.geo import shifted
 
 CENTRE = (31.8, 117.3)
 

@@ -11,7 +11,7 @@ from core import case_loop
 from core.glossary import CaseStatus, NotificationStatus
 from core.models import Notification
 from core.services.notifications import record_delivery
-from tests import factories
+from tests.support import factories
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.glossary import CoordSystem, GridLevel, Role
 from core.models import CheckIn, Checkpoint, Grid
 from core.services import patrol
-from tests import factories
+from tests.support import factories
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

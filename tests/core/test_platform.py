@@ -13,7 +13,7 @@ from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Tier
 from core.media_urls import serializer
 from core.models import CaseEvent, Category, OutboxMessage, Photo, PlatformEvent, PlatformPush
 from core.services import platform, platform_events
-from tests import factories
+from tests.support import factories
 
 S = CaseStatus
 SECRET = "secret"

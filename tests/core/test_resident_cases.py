@@ -13,7 +13,7 @@ from core.glossary import CaseStatus, Role, Tier
 from core.models import CaseEvent, Category, OutboxMessage
 from core.models.base import utcnow
 from core.services import resident_cases
-from tests import factories
+from tests.support import factories
 
 S = CaseStatus
 CLOSING_PATH = [

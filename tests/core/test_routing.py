@@ -8,13 +8,16 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from core.geo import Point, degrees_around
+from core.geo import Point
 from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, Tier
 from core.models import Case, CaseEvent, Checkpoint, Grid
 from core.services.demo import DEMO_PASSWORD, DISTRICT_BOX, load_demo
 from core.services.intake import ReportInput, submit_report
 from core.services.routing import OUTSIDE_EVERY_GRID, grid_index, route_case
-from tests.wechat_sender import reply_text
+from tests.support.geo import shifted
+from tests.support.wechat_sender import reply_text
+
+pytestmark = pytest.mark.slow  # the demo district for each test
 
 STREET_TIER = "0106"  # 河道水面不洁: street by default
 LITTER = "0101"  # 暴露垃圾: community by default
@@ -54,11 +57,6 @@ def report(session, settings, lat, lng, system=CoordSystem.GCJ02, category=LITTE
     )
     assert created
     return case
-
-
-def shifted(lat: float, lng: float, north_m: float = 0.0, east_m: float = 0.0) -> tuple[float, float]:
-    dlat, dlng = degrees_around(lat, 1.0)
-    return lat + north_m * dlat, lng + east_m * dlng
 
 
 def test_the_demo_has_twelve_base_grids(base_grids):

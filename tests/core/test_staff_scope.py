@@ -14,7 +14,7 @@ from core.models.base import utcnow
 from core.services import cases as case_service
 from core.services.queues import QueueFilter, queue
 from core.services.staff import can_see
-from tests import factories
+from tests.support import factories
 
 S = CaseStatus
 PEOPLE = {

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.processes import WorkerProcess
-from tests.wechat_crypto import TEST_AES_KEY
-from tests.wechat_sender import WeChatSender
-
-needs_real_services = pytest.mark.skipif(
-    not (BACKENDS.real_postgres and BACKENDS.real_redis),
-    reason="needs the real PostgreSQL and Redis (worker processes cannot share an in-process stand-in)",
-)
+from tests.support.processes import WorkerProcess
+from tests.support.wechat_crypto import TEST_AES_KEY
+from tests.support.wechat_sender import WeChatSender
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus, Role
 from core.models import Case, Photo
-from tests import factories, images
-from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
-from tests.wechat_sender import reply_text
+from tests.support import factories, images
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
+from tests.support.processes import wait_until
+from tests.support.wechat_sender import reply_text
 
 pytestmark = [
-    needs_real_services,
+    pytest.mark.real_services,
     pytest.mark.browser,
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver"),
 ]

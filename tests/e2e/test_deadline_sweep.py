@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from core.models import Case, StaffUser
 from core.models.base import utcnow
-from tests.core.test_deadlines import dispatched_case
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
+from tests.support.factories import dispatched_case
+from tests.support.processes import wait_until
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 CUSTOM = "/cgi-bin/message/custom/send"
 

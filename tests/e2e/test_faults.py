@@ -21,14 +21,13 @@ from core.glossary import NotificationStatus, Role
 from core.models import Case, CaseEvent, Notification, Photo, Resident, StaffUser
 from core.models.base import utcnow
 from core.services import cases as case_service
-from tests import factories, images
-from tests.browser import LiveServer
-from tests.e2e.conftest import needs_real_services
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.processes import wait_until
-from tests.wechat_sender import WeChatSender, build
+from tests.support import factories, images
+from tests.support.browser import LiveServer
+from tests.support.processes import wait_until
+from tests.support.wechat_sender import WeChatSender, build
 
-pytestmark = [needs_real_services, pytest.mark.fault]
+pytestmark = [pytest.mark.real_services, pytest.mark.fault]
 SEND = "/cgi-bin/message/custom/send"
 
 

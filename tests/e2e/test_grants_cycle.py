@@ -19,12 +19,11 @@ from core.glossary import NotificationStatus, Role
 from core.grants import applications, committee, decisions, money
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models import GrantApplication, GrantRound, Notification, StaffUser
-from tests import factories, images
-from tests import grants_helpers as gh
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
+from tests.support import factories, images
+from tests.support import grants as gh
+from tests.support.processes import wait_until
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 SUBSCRIBE = "/cgi-bin/message/subscribe/send"
 TEMPLATE = "MP_GRANT"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
+
 from core.glossary import Role
 from core.services.catalogue import load_catalogue
-from tests import factories, images
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
+from tests.support import factories, images
+from tests.support.processes import wait_until
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 SUBSCRIBE = "/cgi-bin/message/subscribe/send"
 

@@ -23,15 +23,14 @@ from sqlalchemy import select
 from core.glossary import CaseStatus, PhotoStatus, Role
 from core.models import Case, Photo, PlatformPush
 from core.settings import PROJECT_ROOT
-from tests import factories, images
-from tests.browser import LiveServer
-from tests.console import console_login, csrf_token, table_rows
-from tests.e2e.conftest import needs_real_services
 from tests.fakes.platform_server import PlatformRemote
-from tests.processes import _accepts, free_port, settings_env, wait_until
-from tests.wechat_sender import reply_text
+from tests.support import factories, images
+from tests.support.browser import LiveServer
+from tests.support.console import console_login, csrf_token, table_rows
+from tests.support.processes import _accepts, free_port, settings_env, wait_until
+from tests.support.wechat_sender import reply_text
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 RESIDENT = "oResident_platform_01"
 SECRET = "round-trip-platform-secret"

@@ -7,12 +7,11 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus, Role
 from core.models import Case, OutboxMessage, Photo
-from tests import factories, images
-from tests.e2e.conftest import needs_real_services
-from tests.processes import PrivateRedis, wait_until
-from tests.wechat_sender import WeChatSender, reply_text
+from tests.support import factories, images
+from tests.support.processes import PrivateRedis, wait_until
+from tests.support.wechat_sender import WeChatSender, reply_text
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 
 @pytest.fixture

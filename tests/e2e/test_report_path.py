@@ -12,12 +12,11 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.models import Case, Photo
-from tests import images
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
-from tests.wechat_sender import reply_text
+from tests.support import images
+from tests.support.processes import wait_until
+from tests.support.wechat_sender import reply_text
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 RESIDENT = "oResident_e2e_0001"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
@@ -9,11 +10,10 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.models import Photo
-from tests.e2e.conftest import needs_real_services
-from tests.processes import wait_until
-from tests.wechat_sender import reply_text
+from tests.support.processes import wait_until
+from tests.support.wechat_sender import reply_text
 
-pytestmark = [needs_real_services]
+pytestmark = [pytest.mark.real_services]
 
 
 def test_a_failing_job_is_retried_then_lands_in_the_failed_registry(app, wechat, settings, fake_wechat, start_worker):

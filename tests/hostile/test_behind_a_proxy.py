@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from core.models import Case
 from core.services.checkpoints import public_code
-from tests import factories, images
-from tests.processes import free_port
+from tests.support import factories, images
+from tests.support.processes import free_port
 
 NGINX = "10.0.0.2"  # the address every request arrives from behind the proxy
 

@@ -10,9 +10,9 @@ from core.glossary import Role
 from core.grants import money
 from core.grants.terms import GrantStatus
 from core.models import Grid
-from tests import factories
-from tests import grants_helpers as gh
-from tests.console import console_login, csrf_token
+from tests.support import factories
+from tests.support import grants as gh
+from tests.support.console import console_login, csrf_token
 
 
 @pytest.fixture

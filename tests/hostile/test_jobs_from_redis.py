@@ -8,11 +8,10 @@ import pytest
 from rq import Queue
 from rq.job import Job
 
-from tests.conftest import BACKENDS
 from worker.lanes import work
 from worker.runtime import Runtime
 
-pytestmark = pytest.mark.skipif(not BACKENDS.real_redis, reason="rq's workers need a real Redis")
+pytestmark = pytest.mark.real_services("redis")  # rq's workers need a real Redis
 
 
 class Payload:

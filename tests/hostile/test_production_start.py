@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import PROJECT_ROOT, Settings
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 REAL = {

@@ -13,16 +13,13 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from core.glossary import Role
-from tests import factories
-from tests.conftest import BACKENDS
-from tests.console import console_login
-from tests.processes import WorkerProcess, free_port, wait_until
-from tests.wechat_sender import WeChatSender, reply_text
+from tests.support import factories
+from tests.support.console import console_login
+from tests.support.processes import WorkerProcess, free_port, wait_until
+from tests.support.wechat_sender import WeChatSender, reply_text
 from wxclient.official import STORAGE_PREFIX, make_wechat_client
 
-pytestmark = pytest.mark.skipif(
-    not (BACKENDS.real_postgres and BACKENDS.real_redis), reason="needs the real PostgreSQL and Redis and a worker"
-)
+pytestmark = [pytest.mark.real_services, pytest.mark.slow]  # and a worker
 
 RUN = uuid.uuid4().hex[:12]
 SECRETS = {

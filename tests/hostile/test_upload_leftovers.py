@@ -11,12 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from core.models import Resident
-from tests import grants_helpers as gh
-from tests import images
+from tests.support import grants as gh
+from tests.support import images
+from tests.support.hostile import RESIDENT_B
 from worker import runtime
 from worker.jobs.uploads import sweep_uploads
-
-from .conftest import RESIDENT_B
 
 
 def test_a_failed_upload_leaves_nothing_for_long(app, client, world, fake_wechat, settings, monkeypatch):

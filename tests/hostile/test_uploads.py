@@ -13,10 +13,9 @@ from sqlalchemy import select
 
 from core.grants import files as grant_files
 from core.models import GrantApplication, GrantFile, Resident
-from tests import grants_helpers as gh
-from tests import images
-
-from .conftest import RESIDENT_B
+from tests.support import grants as gh
+from tests.support import images
+from tests.support.hostile import RESIDENT_B
 
 _codes = itertools.count()
 MB = 1024 * 1024

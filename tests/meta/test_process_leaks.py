@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from core.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # each test runs a pytest of its own
 
 LEAKY = """
 import subprocess

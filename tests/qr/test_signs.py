@@ -28,7 +28,9 @@ from core.settings import Settings
 from qr import batch
 from qr.fonts import FontSpec, SignFontError, draws_chinese, find_sign_font
 from qr.signs import HEIGHT, MARGIN, WIDTH, SignData, fit_text, qr_image, qr_matrix, render_sign
-from tests import factories
+from tests.support import factories
+
+pytestmark = pytest.mark.slow  # the demo district and its signs
 
 ZBARIMG = shutil.which("zbarimg")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

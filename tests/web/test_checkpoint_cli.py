@@ -16,7 +16,7 @@ from core.glossary import CoordSystem
 from core.models import Checkpoint
 from core.services.checkpoints import resolve_code, resolve_url, sign_url
 from core.settings import PROJECT_ROOT, Settings
-from tests.factories import G1_BOX, grid_tree
+from tests.support.factories import G1_BOX, grid_tree
 
 
 @pytest.fixture
@@ -199,6 +199,7 @@ def test_rotate_replaces_the_old_sign(cli, session, settings):
 # --- the real command line -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_commands_on_a_fresh_sqlite_file(tmp_path):
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",

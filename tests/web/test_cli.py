@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from core.settings import PROJECT_ROOT
@@ -22,6 +23,7 @@ def flask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_upgrade_demo_and_staff_on_a_fresh_sqlite_file(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "MEDIA_DIR": str(tmp_path / "media")}
     env.pop("REDIS_URL", None)

@@ -9,8 +9,8 @@ import pytest
 
 from core.glossary import Role
 from core.services.checkpoints import public_code
-from tests import factories
-from tests.console import console_login
+from tests.support import factories
+from tests.support.console import console_login
 from web.headers import content_security_policy
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.models import Attachment
-from tests import factories
+from tests.support import factories
 from worker.jobs.attachments import fetch_attachment
 
 

@@ -11,7 +11,7 @@ from wechatpy.exceptions import WeChatClientException
 from core import outbox
 from core.models import OutboxMessage, StaffUser
 from core.services import deadlines
-from tests.core.test_deadlines import dispatched_case
+from tests.support.factories import dispatched_case
 from worker import runtime
 from worker.jobs.deadlines import notify_assigned, notify_deadline_warning, notify_overdue, sweep_deadlines
 from worker.runtime import Runtime

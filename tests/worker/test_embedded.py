@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from core.glossary import PhotoStatus, Role
 from core.models import Photo
-from tests import factories, images
-from tests.processes import wait_until
-from tests.wechat_sender import WeChatSender, reply_text
+from tests.support import factories, images
+from tests.support.processes import wait_until
+from tests.support.wechat_sender import WeChatSender, reply_text
 from worker.embedded import ThreadDispatcher
 
 

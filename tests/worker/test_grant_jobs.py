@@ -11,8 +11,8 @@ from core.grants import applications, decisions, progress
 from core.grants.terms import GrantStatus
 from core.models import GrantEvent, Notification
 from core.models.base import utcnow
-from tests import factories
-from tests import grants_helpers as gh
+from tests.support import factories
+from tests.support import grants as gh
 from worker.jobs.grants import notify_grant_event, notify_report_late, sweep_reports
 
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -41,7 +41,7 @@ def test_the_applicant_is_told_once_per_event_on_one_channel(session, job_runtim
 
 
 def test_a_template_message_goes_to_a_follower_when_one_is_configured(session, job_runtime, fake_wechat):
-    from tests.worker.test_notify import configure
+    from tests.support.notify import configure
 
     configure(job_runtime, wechat_status_templates=(("default", "TPL_GRANT"),))
     grant_round = gh.open_round(session)
@@ -104,7 +104,7 @@ def test_a_grant_photo_is_cleaned_by_the_worker_once_and_a_broken_one_fails_leav
     from core.grants import files
     from core.models import GrantFile, OutboxMessage
     from media import store
-    from tests import images
+    from tests.support import images
     from worker.jobs.photos import process_grant_photo
 
     media = Path(job_runtime.settings.media_dir)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from core.glossary import PhotoStatus
 from core.models import Photo
-from tests import factories, images
+from tests.support import factories, images
 from worker.jobs.photos import fetch_photo
 
 

@@ -6,27 +6,15 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from core import case_loop
 from core.glossary import CaseStatus, NotificationStatus
 from core.models import Notification
 from core.models.base import utcnow
-from tests import factories
+from tests.support import factories
+from tests.support.notify import CUSTOM, TEMPLATE, TEMPLATES, accepted_case_event, configure, notes
 from worker import runtime
 from worker.jobs.notify import notify_case_event
-from worker.runtime import Runtime
-
-CUSTOM = "/cgi-bin/message/custom/send"
-TEMPLATE = "/cgi-bin/message/template/send"
-TEMPLATES = (("default", "TPL_PROGRESS"), ("closed", "TPL_CLOSED"))
-
-
-def configure(job_runtime, **changes):
-    """Install a runtime like `job_runtime` with some settings changed; returns it."""
-    settings = job_runtime.settings.replace(**changes)
-    runtime.install(Runtime(settings=settings, database=job_runtime.database, redis=job_runtime.redis))
-    return runtime.current()
 
 
 def person(session, openid, *, follower=True, wrote_ago=timedelta(hours=1), unfollowed=False):
@@ -37,21 +25,6 @@ def person(session, openid, *, follower=True, wrote_ago=timedelta(hours=1), unfo
     resident.unfollowed_at = utcnow() - timedelta(minutes=5) if unfollowed else None
     session.flush()
     return resident
-
-
-def accepted_case_event(session, settings, people):
-    """A case reported by the first of `people`, followed by all of them, and its acceptance."""
-    case = factories.case(session, settings, reporter=people[0])
-    for resident in people[1:]:
-        case.followers.append(resident)
-    event = case_loop.transition(session, case, CaseStatus.ACCEPTED, action="accept")
-    session.commit()
-    return case, event
-
-
-def notes(session):
-    session.expire_all()
-    return session.scalars(select(Notification).order_by(Notification.id)).all()
 
 
 # --- customer-service messages (no templates configured) ----------------------------------------

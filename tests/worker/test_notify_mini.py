@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.models import Resident, SubscribeConsent
 from core.services.consents import consents_of, record_consents
-from tests.worker.test_notify import TEMPLATE, TEMPLATES, accepted_case_event, configure, notes
+from tests.support.notify import TEMPLATE, TEMPLATES, accepted_case_event, configure, notes
 from worker.jobs.notify import notify_case_event
 
 SUBSCRIBE = "/cgi-bin/message/subscribe/send"

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from core import case_loop
 from core.glossary import CaseStatus
 from core.models import PlatformPush
-from tests import factories
 from tests.fakes.platform_server import FakePlatform
-from tests.processes import free_port
+from tests.support import factories
+from tests.support.processes import free_port
 from worker import runtime
 from worker.jobs.platform import PlatformUnavailable, push_case
 from worker.runtime import Runtime

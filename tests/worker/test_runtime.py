@@ -10,7 +10,7 @@ import pytest
 from rq.utils import import_attribute
 
 from core.settings import PROJECT_ROOT, Settings
-from tests.processes import settings_env
+from tests.support.processes import settings_env
 from worker import runtime
 from worker.routes import ROUTES
 from worker.runtime import Runtime

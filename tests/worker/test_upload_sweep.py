@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from core.models import Photo
-from tests import factories
-from tests import grants_helpers as gh
+from tests.support import factories
+from tests.support import grants as gh
 from worker.jobs.uploads import sweep_uploads
 
 

@@ -14,8 +14,8 @@ from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Tier
 from core.models import Category, Photo
 from core.services import platform
 from core.settings import PROJECT_ROOT
-from tests import factories
-from tests.web.platform.test_platform_events import SECRET, accepted_case, ev, post
+from tests.support import factories
+from tests.support.platform import SECRET, accepted_case, ev, post
 
 DOC = PROJECT_ROOT / "docs" / "platform-api.md"
 BLOCK = re.compile(r"^```json (schema|example)=([\w-]+)\n(.*?)^```", re.S | re.M)

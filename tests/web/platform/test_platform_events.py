@@ -8,37 +8,15 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from core import case_loop
 from core.glossary import CaseStatus
 from core.models import Case, CaseEvent, OutboxMessage, PlatformEvent
-from tests import factories
 from tests.fakes.platform_server import signature
-
-SECRET = "platform-test-secret"
-URL = "/platform/events"
+from tests.support.platform import SECRET, URL, accepted_case, ev, post
 
 
 @pytest.fixture
 def settings(settings):
     return settings.replace(platform_secret=SECRET, platform_url="http://127.0.0.1:9/cases")
-
-
-def accepted_case(app) -> str:
-    context = app.extensions["gongzhi"]
-    with context.database.session() as s:
-        case = factories.case(s, context.settings, reporter=factories.resident(s))
-        case_loop.transition(s, case, CaseStatus.ACCEPTED, action="accept")
-        s.commit()
-        return case.number
-
-
-def post(client, body, *, secret=SECRET, timestamp=None, raw=None, headers=None):
-    data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signed = {"X-Gongzhi-Timestamp": stamp, "X-Gongzhi-Signature": signature(secret, stamp, data)}
-    return client.post(
-        URL, data=data, headers=headers if headers is not None else signed, content_type="application/json"
-    )
 
 
 def counts(app) -> tuple[int, int, int]:
@@ -53,16 +31,6 @@ def counts(app) -> tuple[int, int, int]:
 def status_of(app, number) -> CaseStatus:
     with app.extensions["gongzhi"].database.session() as s:
         return s.scalar(select(Case.status).where(Case.number == number))
-
-
-def ev(number, seq, action, event_id=None, **fields):
-    return {
-        "event_id": event_id or f"{number}-{seq}",
-        "case_number": number,
-        "sequence": seq,
-        "action": action,
-        **fields,
-    }
 
 
 def test_the_endpoint_does_not_exist_without_a_platform_secret(make_app, settings, clean_database):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.grants import decisions, money, progress
 from core.grants.terms import GrantStatus
-from tests import grants_helpers as gh
+from tests.support import grants as gh
 
 
 def test_rounds_list_and_a_round_page_show_projects_money_and_progress_without_personal_data(client, app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM, LiveServer, rendered_dom, screenshot
+from tests.support.browser import CHROMIUM, LiveServer, rendered_dom, screenshot
 
 pytestmark = pytest.mark.browser
 

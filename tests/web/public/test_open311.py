@@ -18,7 +18,7 @@ from core.models.base import utcnow
 from core.services import api_keys, open311
 from core.services.catalogue import load_catalogue, read_catalogue
 from core.services.checkpoint_admin import add_checkpoint
-from tests import factories
+from tests.support import factories
 from web.public.open311 import forms
 
 BASE = "/open311/v2"

@@ -14,7 +14,7 @@ from core.glossary import CaseSource, CaseStatus, CoordSystem
 from core.models import Case
 from core.services import api_keys
 from core.services.catalogue import load_catalogue
-from tests.browser import LiveServer
+from tests.support.browser import LiveServer
 
 JURISDICTION = "gongzhi.test"
 
@@ -37,6 +37,7 @@ def _cases(database) -> int:
         return s.scalar(select(func.count()).select_from(Case))
 
 
+@pytest.mark.slow
 def test_list_post_and_read_back(live):
     client, key, database = live
     services = client.list_services()

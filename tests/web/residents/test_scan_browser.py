@@ -11,8 +11,8 @@ from core.glossary import CoordSystem
 from core.models import Case, Checkpoint
 from core.services.checkpoints import public_code
 from core.services.demo import load_demo
-from tests import images
-from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
+from tests.support import images
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
 
 pytestmark = [
     pytest.mark.browser,

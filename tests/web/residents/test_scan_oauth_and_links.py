@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.models import Case
 from core.services.checkpoints import public_code
-from tests import factories, images
+from tests.support import factories, images
 
 WECHAT_BROWSER = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile MicroMessenger/8.0.50 NetType/WIFI"
 FORGED = "http://evil.example"

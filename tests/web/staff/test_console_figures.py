@@ -13,8 +13,8 @@ import pytest
 
 from core.glossary import CaseSource, CaseStatus, Role, Tier
 from core.models import Case
-from tests import factories
-from tests.console import console_login, table_rows
+from tests.support import factories
+from tests.support.console import console_login, table_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}

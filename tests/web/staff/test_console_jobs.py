@@ -9,12 +9,12 @@ import pytest
 from rq import Queue, SimpleWorker
 
 from core.glossary import Role
-from tests import factories
-from tests.conftest import BACKENDS
-from tests.console import console_login, csrf_token
+from tests.support import factories
+from tests.support.console import console_login, csrf_token
 from worker.runtime import JOB_SERIALIZER
 
-real_redis = pytest.mark.skipif(not BACKENDS.real_redis, reason="the app uses rq only with a real Redis")
+# The app uses rq only with a real Redis.
+real_redis = pytest.mark.real_services("redis")
 
 
 def explode(place: str) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from core.glossary import Role
 from core.models import CheckIn, Checkpoint
-from tests import factories
-from tests.console import console_login, table_rows
+from tests.support import factories
+from tests.support.console import console_login, table_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 PERIOD = {"from": "2026-10-05", "to": "2026-10-07"}

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from core import case_loop
 from core.glossary import CaseStatus, Role
 from core.models import OutboxMessage, PlatformEvent, PlatformPush
-from tests import factories
-from tests.console import console_login, csrf_token, table_rows
+from tests.support import factories
+from tests.support.console import console_login, csrf_token, table_rows
 
 
 def setup(app):

@@ -12,8 +12,8 @@ from core.glossary import Role
 from core.models import Checkpoint, Grid
 from core.spreadsheet import safe_cell
 from qr.batch import SignRow, write_csv
-from tests import factories
-from tests.console import console_login
+from tests.support import factories
+from tests.support.console import console_login
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example","点我")',

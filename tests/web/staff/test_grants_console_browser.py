@@ -9,10 +9,10 @@ from sqlalchemy import select
 from core.glossary import Role
 from core.grants.terms import GrantStatus
 from core.models import GrantApplication, GrantDisbursement
-from tests import factories
-from tests import grants_helpers as gh
-from tests.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
-from tests.console import console_login
+from tests.support import factories
+from tests.support import grants as gh
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, LiveServer, csp_violations, phone_browser
+from tests.support.console import console_login
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.glossary import Role
-from tests import factories
-from tests.console import console_login
+from tests.support import factories
+from tests.support.console import console_login
 
 OLD, NEW = "old-key-" + "o" * 32, "new-key-" + "n" * 32
 

@@ -12,7 +12,7 @@ from core.codes import make_code
 from core.glossary import Role
 from core.models import CheckIn, Checkpoint
 from core.services.checkpoints import public_code, scene_for, sign_url
-from tests import factories
+from tests.support import factories
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.glossary import Role
-from tests import factories
-from tests.console import csrf_token
+from tests.support import factories
+from tests.support.console import csrf_token
 from web.redirects import safe_next
 
 # Each of these, raw or percent-decoded, names another site or could break the Location header.

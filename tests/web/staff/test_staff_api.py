@@ -4,30 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.glossary import Role
 from core.models import Case, CaseEvent, OutboxMessage
-from tests import factories
-
-
-def token(client, username: str, password: str = factories.PASSWORD) -> dict[str, str]:
-    response = client.post("/api/v1/staff/token", json={"username": username, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-def setup_area(app):
-    context = app.extensions["gongzhi"]
-    with context.database.session() as s:
-        grids = factories.grid_tree(s)
-        factories.staff(s, "center", Role.DISTRICT_CENTER)
-        factories.staff(s, "street", Role.STREET_CENTER, "S")
-        factories.staff(s, "other-street", Role.STREET_CENTER, "S2")
-        factories.staff(s, "worker", Role.GRID_WORKER, "G1")
-        factories.staff(s, "leader", Role.GRID_LEADER, "C")
-        person = factories.resident(s)
-        case = factories.case(s, context.settings, grid=grids["G1"], reporter=person)
-        s.commit()
-        return case.number
+from tests.support.staff import setup_area, token
 
 
 def test_wrong_password_and_missing_token_are_401(app, client):

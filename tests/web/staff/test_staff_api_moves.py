@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from core.models import Case, CaseEvent, OutboxMessage, Photo, StaffUser
 from core.models.base import utcnow
-from tests import factories
-from tests.images import photo_with_exif
-from tests.web.staff.test_staff_api import setup_area, token
+from tests.support import factories
+from tests.support.images import photo_with_exif
+from tests.support.staff import setup_area, token
 
 
 def _dispatched(app, client) -> tuple[str, dict[str, str]]:

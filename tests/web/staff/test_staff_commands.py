@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.glossary import Role
 from core.models import StaffUser
-from tests import factories
+from tests.support import factories
 
 
 def _worker(app) -> None:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from core.models import Case, Photo, Resident
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import public_code
 from core.settings import Settings
-from tests import factories, images
+from tests.support import factories
 
-SUB_CATEGORY = "0101"  # 暴露垃圾
-OTHER_SUB_CATEGORY = "0103"  # 垃圾桶满溢
-MAJOR_CATEGORY = "01"
 _codes = itertools.count(1)
 
 
@@ -71,56 +64,3 @@ def checkpoint(db, api_settings: Settings) -> dict[str, object]:
         point = factories.gate_checkpoint(s, lat=31.8205, lng=117.2272)
         code = public_code(api_settings, point)
         return {"id": point.id, "code": code, "url": f"{api_settings.public_base_url}/q/{code}"}
-
-
-def resident_id(db, mini_openid: str = "oMini_resident_1") -> int:
-    with db.session() as s:
-        return s.scalar(select(Resident.id).where(Resident.mini_openid == mini_openid))
-
-
-def count(db, model) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(model))
-
-
-def upload_files(settings: Settings) -> list[Path]:
-    folder = Path(settings.media_dir) / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
-
-
-def nothing_stored(db, settings: Settings) -> bool:
-    return count(db, Case) == 0 and count(db, Photo) == 0 and upload_files(settings) == []
-
-
-def report_form(photos: list[bytes] | None = None, **fields: object) -> dict[str, object]:
-    """A multipart body for POST /api/v1/reports (a place and a category unless overridden)."""
-    data: dict[str, object] = {
-        "category": SUB_CATEGORY,
-        "description": "小区东门垃圾堆了三天",
-        "lat": "31.8205",
-        "lng": "117.2272",
-        "coord_system": "gcj02",
-    }
-    data.update(fields)
-    data = {key: value for key, value in data.items() if value is not None}
-    photos = [images.photo_with_exif(800, 600)] if photos is None else photos
-    if photos:
-        data["photos"] = [(io.BytesIO(photo), f"p{n}.jpg") for n, photo in enumerate(photos)]
-    return data
-
-
-def post_report(client, headers: dict[str, str], photos: list[bytes] | None = None, **fields: object):
-    return client.post(
-        "/api/v1/reports", data=report_form(photos, **fields), headers=headers, content_type="multipart/form-data"
-    )
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    """The response is `status` in the API's error shape, its message in Chinese; returns the error."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    error = response.get_json()["error"]
-    assert isinstance(error["message"], str) and not error["message"].isascii(), error
-    if code is not None:
-        assert error["code"] == code, error
-    return error

@@ -12,8 +12,8 @@ from core.glossary import CaseStatus, CoordSystem, PhotoStatus
 from core.media_urls import media_url
 from core.models import Case, Photo, Resident
 from core.models.base import utcnow
-from tests import factories, images
-from tests.web.residents.api.conftest import assert_error
+from tests.support import factories, images
+from tests.support.api import assert_error
 
 
 def make_case(db, settings, mini_openid: str | None, status: CaseStatus = CaseStatus.REPORTED, **changes) -> str:

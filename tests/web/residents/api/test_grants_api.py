@@ -11,9 +11,9 @@ from sqlalchemy import select
 from core.grants import applications, decisions
 from core.grants.terms import GrantStatus
 from core.models import GrantApplication, GrantFile
-from tests import grants_helpers as gh
-from tests import images
-from tests.web.residents.api.conftest import assert_error, resident_id
+from tests.support import grants as gh
+from tests.support import images
+from tests.support.api import assert_error, resident_id
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from core.geo import Point, distance_m
 from core.glossary import CaseStatus, CoordSystem
 from core.models import Case, Category
-from tests import factories
-from tests.web.residents.api.conftest import OTHER_SUB_CATEGORY, SUB_CATEGORY, assert_error
+from tests.support import factories
+from tests.support.api import OTHER_SUB_CATEGORY, SUB_CATEGORY, assert_error
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core import case_loop
 from core.glossary import CaseStatus
 from core.models import Case, Notification
-from tests.web.residents.api.conftest import assert_error, post_report
+from tests.support.api import assert_error, post_report
 
 
 def test_each_accept_allows_one_more_message(client, resident_headers):

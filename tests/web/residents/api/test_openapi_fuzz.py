@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core.glossary import CaseStatus
 from core.models import Resident
 from core.models.base import utcnow
-from tests import factories
+from tests.support import factories
 from web.residents.api import OPENAPI_PATH
 from web.residents.api import init_app as init_api
 
@@ -48,6 +48,7 @@ def test_the_app_serves_the_document_under_test(client):
     assert client.get(OPENAPI_PATH).get_json() == DOCUMENT
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,

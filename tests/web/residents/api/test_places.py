@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from core.models import Checkpoint
-from tests.web.residents.api.conftest import assert_error
+from tests.support.api import assert_error
 
 
 def test_categories_are_a_tree_of_codes_and_names(client, catalogue):

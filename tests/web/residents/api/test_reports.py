@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from core.glossary import CaseSource, CoordSystem
 from core.models import Case, OutboxMessage, Photo
-from tests import images
-from tests.web.residents.api.conftest import (
+from tests.support import images
+from tests.support.api import (
     MAJOR_CATEGORY,
     SUB_CATEGORY,
     assert_error,

@@ -8,8 +8,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from core.models import Case, Resident
-from tests import factories
-from tests.web.residents.api.conftest import assert_error, count
+from tests.support import factories
+from tests.support.api import assert_error, count
 
 CODE2SESSION = "/sns/jscode2session"
 

@@ -35,3 +35,7 @@ def detect() -> Backends:
     if os.environ.get("TEST_BACKENDS") == "standins":
         return Backends(real_postgres=False, real_redis=False)
     return Backends(real_postgres=reachable("127.0.0.1", 5432), real_redis=reachable(REDIS_HOST, REDIS_PORT))
+
+
+# Detected once per run; every conftest and test reads this one answer.
+BACKENDS = detect()

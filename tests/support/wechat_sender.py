@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-DATA = Path(__file__).parent / "data" / "wechat"
+DATA = Path(__file__).parent.parent / "data" / "wechat"
 ACCOUNT = "gh_3a1b2c4d5e6f"
 _msg_ids = itertools.count(24531198765500000)
 
@@ -49,12 +49,12 @@ class WeChatSender:
     def __init__(self, client, token: str, safe=None) -> None:
         self.client = client
         self.token = token
-        self.safe = safe  # a tests.wechat_crypto.SafeMode
+        self.safe = safe  # a tests.support.wechat_crypto.SafeMode
 
     @classmethod
     def for_settings(cls, client, settings) -> WeChatSender:
         """A sender in safe mode when the settings have an EncodingAESKey."""
-        from tests.wechat_crypto import SafeMode
+        from tests.support.wechat_crypto import SafeMode
 
         safe = None
         if settings.wechat_encoding_aes_key:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import case_loop
-from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, Role
-from core.models import Case, Checkpoint, Grid, Resident
+from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, Role, Tier
+from core.models import Case, Category, Checkpoint, Grid, Resident
 from core.numbering import next_case_number
+from core.services import cases
 from core.services.staff import create_staff
 from core.settings import Settings
 
@@ -95,3 +96,18 @@ def gate_checkpoint(session: Session, *, lat: float = 31.8, lng: float = 117.3, 
     session.add_all([district, grid, point])
     session.commit()
     return point
+
+
+def dispatched_case(session, settings, hours=10):
+    """A case in grid G1 dispatched by the grid leader to worker wang, under a category with `hours`."""
+    grids = grid_tree(session)
+    leader = staff(session, "li", Role.GRID_LEADER, "G1")
+    staff(session, "wang", Role.GRID_WORKER, "G1")
+    category = Category(code="T01", name="路灯", time_limit_hours=hours, default_tier=Tier.COMMUNITY)
+    session.add(category)
+    made = case(session, settings, grid=grids["G1"])
+    made.category = category
+    case_loop.transition(session, made, CaseStatus.ACCEPTED, action="accept")
+    cases.perform(session, leader, made.number, "dispatch", {"assignee": "wang"})
+    session.commit()
+    return made, leader

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from media.imaging import MAX_SIDE, THUMB_SIDE, ImageRejected, exif_position, process_photo
-from tests import images
+from tests.support import images
 
 
 def test_a_phone_photo_is_turned_upright_shrunk_and_stripped():

@@ -13,7 +13,7 @@ from core.grants.applications import ApplicationInput
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models import GrantApplication, GrantMember, GrantRound, Grid, Resident, StaffUser
 from core.models.base import utcnow
-from tests import factories
+from tests.support import factories
 
 
 def round_input(**changes: Any) -> rounds.RoundInput:

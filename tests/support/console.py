@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from tests import factories
+from tests.support import factories
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
