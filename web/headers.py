@@ -16,10 +16,11 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def content_security_policy(public_base_url: str) -> str:
-    """The policy of every HTML page; photos may also come from the public address's origin."""
+    """The policy of every HTML page; photos may also come from the public address's origin, and
+    `data:` images are the TOTP enrolment QR code, drawn on the server (web/staff/console/account.py)."""
     parts = urlsplit(public_base_url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    images = " ".join(filter(None, ["'self'", origin]))
+    images = " ".join(filter(None, ["'self'", "data:", origin]))
     return "; ".join(
         [
             "default-src 'self'",

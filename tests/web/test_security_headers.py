@@ -15,7 +15,7 @@ from web.headers import content_security_policy
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' http://127.0.0.1:5000; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http://127.0.0.1:5000; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -70,7 +70,7 @@ def test_https_adds_hsts(make_app, settings):
     client = make_app(settings.replace(public_base_url="https://gongzhi.example.gov.cn")).test_client()
     answer = client.get("/")
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-    assert "img-src 'self' https://gongzhi.example.gov.cn;" in answer.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://gongzhi.example.gov.cn;" in answer.headers["Content-Security-Policy"]
 
 
 def test_no_template_has_inline_script_or_event_handlers():
