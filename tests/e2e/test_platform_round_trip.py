@@ -101,10 +101,10 @@ def test_a_case_goes_to_the_platform_and_its_moves_come_back_to_the_resident(
 
     wait_until(lambda: photo_ready(database), timeout=30, what="the worker to process the photo")
     created = app.test_cli_runner().invoke(
-        args=["staff", "create", "--username", "center", "--password", "center-pass-1", "--role", "district_center"]
+        args=["staff", "create", "--username", "center", "--password", "desk-pass-2026", "--role", "district_center"]
     )
     assert created.exit_code == 0, created.output
-    token = client.post("/api/v1/staff/token", json={"username": "center", "password": "center-pass-1"})
+    token = client.post("/api/v1/staff/token", json={"username": "center", "password": "desk-pass-2026"})
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     accepted = client.post(f"/api/v1/staff/cases/{number}/actions", json={"action": "accept"}, headers=headers)
     assert accepted.status_code == 200, accepted.get_json()

@@ -56,10 +56,10 @@ def test_a_wechat_report_is_stored_processed_accepted_and_the_resident_told(
     assert [c.query["media_id"] for c in fake_wechat.calls("/cgi-bin/media/get")] == ["media-e2e-1"]
 
     created = app.test_cli_runner().invoke(
-        args=["staff", "create", "--username", "center", "--password", "center-pass-1", "--role", "district_center"]
+        args=["staff", "create", "--username", "center", "--password", "desk-pass-2026", "--role", "district_center"]
     )
     assert created.exit_code == 0, created.output
-    token = client.post("/api/v1/staff/token", json={"username": "center", "password": "center-pass-1"})
+    token = client.post("/api/v1/staff/token", json={"username": "center", "password": "desk-pass-2026"})
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     accepted = client.post(
         f"/api/v1/staff/cases/{number}/actions", json={"action": "accept", "note": "已核实"}, headers=headers

@@ -15,7 +15,8 @@ from web.headers import content_security_policy
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http://127.0.0.1:5000; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: http://127.0.0.1:5000; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 

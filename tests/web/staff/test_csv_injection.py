@@ -47,7 +47,7 @@ def evil_grid(app):
     with app.extensions["gongzhi"].database.session() as s:
         grids = factories.grid_tree(s)
         grids["G1"].name = EVIL
-        s.add(Checkpoint(code="CP1", name="@点位", grid=grids["G1"], lat=31.8, lng=117.3))
+        s.add(Checkpoint(label="CP1", name="@点位", grid=grids["G1"], lat=31.8, lng=117.3))
         factories.staff(s, "center", Role.DISTRICT_CENTER)
         s.commit()
 
