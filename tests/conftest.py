@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from core.db import Database, UnitOfWork
 from core.migrations import upgrade_database
 from core.models import Base
 from core.settings import Settings
 from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
-from tests.support.backends import BACKENDS, PG_ADMIN_URL, REDIS_HOST, REDIS_PORT
+from tests.support.backends import BACKENDS, REDIS_HOST, REDIS_PORT, scratch_postgres
 
 pytest_plugins = ["tests.support.process_leaks"]
 
@@ -60,14 +59,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not BACKENDS.real_postgres:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
-    name = f"gongzhi_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

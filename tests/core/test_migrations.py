@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade_database
 from core.models import Base
-from tests.support.backends import PG_ADMIN_URL, detect
+from tests.support.backends import detect, scratch_postgres
 
 
 def test_the_migrated_schema_is_the_models(database):
@@ -44,14 +43,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
         return
     if not detect().real_postgres:
         pytest.skip("PostgreSQL unreachable")
-    name = f"gongzhi_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres() as url:
+        yield url
 
 
 def _checkpoints_table(engine) -> tuple[set[str], set[str], list[tuple[str, int | None]]]:
