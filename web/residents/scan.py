@@ -47,6 +47,15 @@ def _refuse(scanned: Scanned) -> tuple[str, int]:
     return render_template("scan/invalid.html"), 404
 
 
+def _posted_to(code: str) -> tuple[Checkpoint | None, tuple[str, int] | None]:
+    """The checkpoint a form POST is for, after its CSRF token; else the page that refuses the sign."""
+    check_csrf()
+    scanned = _scanned(code)
+    if not scanned.valid or scanned.checkpoint is None:
+        return None, _refuse(scanned)
+    return scanned.checkpoint, None
+
+
 def _wechat_sign_in(code: str) -> Any | None:
     """In WeChat, send the resident through snsapi_base once, so that updates reach them there.
 
@@ -110,12 +119,9 @@ def sign(code: str) -> Any:
 
 @blueprint.post("/q/<code>/check-in")
 def check_in(code: str) -> Any:
-    check_csrf()
-    scanned = _scanned(code)
-    if not scanned.valid:
-        return _refuse(scanned)
-    checkpoint = scanned.checkpoint
-    assert checkpoint is not None
+    checkpoint, refusal = _posted_to(code)
+    if checkpoint is None:
+        return refusal
     staff = signed_in_staff()
     if staff is None:
         return redirect(url_for("console_auth.login", next=url_for("scan.sign", code=code)), code=303)
@@ -178,12 +184,9 @@ def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
 @blueprint.post("/q/<code>")
 @body_limit(uploads_limit(MAX_PHOTOS))
 def report(code: str) -> Any:
-    check_csrf()
-    scanned = _scanned(code)
-    if not scanned.valid:
-        return _refuse(scanned)
-    checkpoint = scanned.checkpoint
-    assert checkpoint is not None
+    checkpoint, refusal = _posted_to(code)
+    if checkpoint is None:
+        return refusal
     context = current_context()
     client = request.remote_addr or "unknown"
     if not (
