@@ -1,9 +1,8 @@
-"""Fixed-window rate limits in Redis: a bounded number of actions per key and window."""
+"""Rate limits in Redis: a bounded number of actions per key in a window that opens with the first."""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -17,13 +16,14 @@ def hit(redis: Any, name: str, key: str, *, limit: int, window_seconds: int) -> 
     With Redis unreachable the action is allowed and the miss logged: a resident's report or a
     staff member's sign-in matters more than the limit, and an outage must not turn into a 500.
     """
-    window = int(time.time()) // window_seconds
-    bucket = f"gongzhi:rate:{name}:{key}:{window}"
+    # The window opens with the key's first action rather than on the wall clock's multiples, so a
+    # burst that straddles a round minute is not let through twice.
+    bucket = f"gongzhi:rate:{name}:{key}"
     try:
         with redis.pipeline() as pipe:
+            pipe.set(bucket, 0, ex=window_seconds, nx=True)
             pipe.incr(bucket)
-            pipe.expire(bucket, window_seconds * 2)
-            count, _ = pipe.execute()
+            _, count = pipe.execute()
     except RedisError:
         log.warning("rate limit %s not checked: Redis is unreachable", name)
         return True

@@ -32,6 +32,16 @@ def test_starts_and_stops():
     process.wait()
 """
 
+POOLED = """
+import concurrent.futures
+import multiprocessing
+
+def test_uses_a_forkserver_pool():
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        assert list(pool.map(abs, [-1, -2])) == [1, 2]
+"""
+
 
 def run_inner(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(source))
@@ -57,6 +67,13 @@ def test_a_process_left_running_fails_the_run_and_is_killed(tmp_path):
 
 def test_a_run_that_stops_what_it_started_passes(tmp_path):
     done = run_inner(tmp_path, TIDY)
+    assert done.returncode == 0, done.stdout
+    assert "outlived" not in done.stdout
+
+
+def test_a_pools_forkserver_is_the_runs_own_helper_not_a_leak(tmp_path):
+    # It lives as long as the pytest process that started it and ends with it (qr.batch uses one).
+    done = run_inner(tmp_path, POOLED)
     assert done.returncode == 0, done.stdout
     assert "outlived" not in done.stdout
 

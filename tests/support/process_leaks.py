@@ -15,6 +15,8 @@ import pytest
 # parent is by the end (an orphan is adopted by init and no longer looks like ours).
 MARK = "GONGZHI_TEST_RUN"
 GRACE_SECONDS = 20.0
+# A process pool leaves a forkserver and a resource tracker that live as long as their parent.
+HELPERS = ("from multiprocessing.forkserver import", "from multiprocessing.resource_tracker import")
 
 
 def _marked(token: str) -> list[tuple[int, str]]:
@@ -28,11 +30,14 @@ def _marked(token: str) -> list[tuple[int, str]]:
             if needle not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
         except OSError:
             continue  # gone meanwhile, or not ours to read
-        if state != "Z":  # a zombie is already dead; its parent only has not waited for it yet
-            found.append((int(entry.name), command))
+        if state == "Z":  # a zombie is already dead; its parent only has not waited for it yet
+            continue
+        if int(parent) == os.getpid() and command.split(" -c ", 1)[-1].startswith(HELPERS):
+            continue  # this process's own multiprocessing helpers: they exit when it does
+        found.append((int(entry.name), command))
     return found
 
 
