@@ -69,6 +69,7 @@ class Role(StrEnum):
     GRID_WORKER = "grid_worker"
     DEPARTMENT = "department"
     COMMITTEE = "committee"
+    AUDITOR = "auditor"
 
     @property
     def label(self) -> str:
@@ -83,6 +84,7 @@ _ROLE_LABELS = {
     Role.GRID_WORKER: "网格员",
     Role.DEPARTMENT: "职能部门",
     Role.COMMITTEE: "评审委员",
+    Role.AUDITOR: "审计管理员",
 }
 
 

@@ -1,5 +1,6 @@
 """Every table of 共治, as SQLAlchemy 2.0 typed mappings."""
 
+from core.models.audit import AccessLogEntry
 from core.models.base import Base
 from core.models.cases import Case, CaseEvent, CaseNumberCounter, case_followers
 from core.models.catalogue import Category
@@ -23,6 +24,7 @@ from core.models.places import CheckIn, Checkpoint, Grid
 from core.models.platform import PlatformEvent, PlatformPush
 
 __all__ = [
+    "AccessLogEntry",
     "ApiKey",
     "Attachment",
     "Base",

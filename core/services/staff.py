@@ -54,7 +54,7 @@ def create_staff(
         grid = session.scalar(select(Grid).where(Grid.code == grid_code))
         if grid is None:
             raise InvalidInput(f"网格 {grid_code} 不存在")
-    elif role not in (Role.DISTRICT_CENTER, Role.COMMITTEE, Role.DEPARTMENT):
+    elif role not in (Role.DISTRICT_CENTER, Role.COMMITTEE, Role.DEPARTMENT, Role.AUDITOR):
         raise InvalidInput(f"角色 {role.value} 需要 --grid 指定所属网格")
     staff = StaffUser(
         username=username,
@@ -253,7 +253,7 @@ def can_see(staff: StaffUser, case: Case) -> bool:
     or as a department assisting on it (协办). Must agree with `visible_cases`."""
     if staff.role == Role.DISTRICT_CENTER:
         return True
-    if staff.role == Role.COMMITTEE:
+    if staff.role in (Role.COMMITTEE, Role.AUDITOR):
         return False
     if case.assignee_id == staff.id or case.handler_id == staff.id:
         return True
@@ -268,7 +268,7 @@ def visible_cases(staff: StaffUser) -> ColumnElement[bool]:
     """The SQL condition selecting the cases `staff` may see: `can_see` for a whole table."""
     if staff.role == Role.DISTRICT_CENTER:
         return true()
-    if staff.role == Role.COMMITTEE:
+    if staff.role in (Role.COMMITTEE, Role.AUDITOR):
         return false()
     clauses: list[ColumnElement[bool]] = [Case.assignee_id == staff.id, Case.handler_id == staff.id]
     if staff.unit_code:
