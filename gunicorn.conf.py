@@ -30,6 +30,14 @@ def on_starting(server):
     from core.settings import Settings
 
     try:
-        Settings.from_env()
+        settings = Settings.from_env()
     except ConfigError as exc:
         raise SystemExit(f"共治 cannot start: {exc.message}") from None
+    if not settings.redis_url and server.cfg.workers > 1:
+        # The embedded default runs jobs on a thread of each process: several would each take the
+        # same outbox rows, and their in-process Redis stand-ins share no rate limits or replay marks.
+        raise SystemExit(
+            f"共治 cannot start: REDIS_URL is not set, so jobs run inside the app process, which allows one "
+            f"process only; set REDIS_URL and run `python -m worker`, or WEB_CONCURRENCY=1 "
+            f"(now {server.cfg.workers})"
+        )

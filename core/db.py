@@ -21,8 +21,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, set up for the database behind it."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pgbouncer: bool = False) -> Engine:
+    """An engine for `url`, set up for the database behind it.
+
+    `pgbouncer`: a pooler in transaction mode sits in front, so each transaction may reach another
+    server connection; psycopg must not prepare statements there (a later transaction would name
+    one its connection never saw).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -32,14 +37,18 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"prepare_threshold": None} if pgbouncer else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args
+    )
 
 
 class Database:
     """Holds the engine; rebuilds it after a fork, since connections must not cross processes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
+        self._engine_options = engine_options
         self._pid = -1
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
@@ -50,10 +59,20 @@ class Database:
             if self._engine is not None:
                 # Forget the parent's pooled connections without closing them under the parent.
                 self._engine.dispose(close=False)
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, **self._engine_options)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
             self._pid = os.getpid()
         return self._engine
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """The database of DATABASE_URL with the pool the settings ask for (DB_POOL_SIZE and friends)."""
+        return cls(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pgbouncer=settings.db_pgbouncer,
+        )
 
     def session(self) -> Session:
         self.engine  # noqa: B018 - make sure the session factory belongs to this process

@@ -100,6 +100,12 @@ class Settings:
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'instance' / 'gongzhi.sqlite3'}"
     redis_url: str | None = None
+    # Connections each process keeps open to PostgreSQL, and how many more it may open under load.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    # PgBouncer in transaction pooling mode in front: no server-side prepared statements, which the
+    # next transaction may find on another server connection.
+    db_pgbouncer: bool = False
     secret_key: str = field(default="dev-only-not-secret", repr=False)
     # Keys SECRET_KEY replaced, still accepted (never used to sign) so a rotation signs nobody out.
     secret_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
@@ -238,7 +244,15 @@ class Settings:
             ZoneInfo(str(values.get("timezone", cls.timezone)))
         except Exception as exc:  # zoneinfo raises several types for a bad key
             raise ConfigError(f"TIMEZONE is not a known time zone: {values.get('timezone')}") from exc
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.database_url.startswith("postgresql") and not settings.redis_url:
+            # Without Redis, jobs run on a thread of each app process (the embedded default), which
+            # is fine for one process on SQLite and loses or doubles work anywhere bigger.
+            raise ConfigError(
+                "DATABASE_URL points at PostgreSQL but REDIS_URL is not set: a service on PostgreSQL "
+                "runs its jobs through Redis and `python -m worker`; set REDIS_URL"
+            )
+        return settings
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests and the worker use it)."""

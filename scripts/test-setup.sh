@@ -37,9 +37,10 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test-setup: installing ${missing[*]} (page and sign tests)"
+    echo "test-setup: installing ${missing[*]} (page, sign and pooler tests)"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
       || { [ "${CI:-}" = "true" ] && { echo "test-setup: could not install ${missing[*]}" >&2; exit 1; }; }
   else

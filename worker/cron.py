@@ -1,15 +1,17 @@
 """The cron process beside the worker: rq's CronScheduler enqueuing the deadline, report and upload sweeps.
 
 Every `python -m worker` runs one, which enqueues `sweep_deadlines` and `sweep_reports` on the
-`default` queue each DEADLINE_SWEEP_SECONDS, and `sweep_uploads` each UPLOAD_SWEEP_SECONDS. With
-several workers several copies are enqueued per interval; the sweeps themselves keep that harmless
-(worker/jobs/deadlines.py; the upload sweep deletes only what no row refers to).
+`default` queue each DEADLINE_SWEEP_SECONDS, and `sweep_uploads` each UPLOAD_SWEEP_SECONDS. However
+many worker machines run a cron, each periodic job is enqueued once per interval: the interval is
+cut into slots on the clock, and the first cron to claim a slot in Redis enqueues it (the sweeps stay
+harmless to repeat all the same, worker/jobs/deadlines.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,14 +34,28 @@ class JsonCronJob(CronJob):
     """rq's cron job, enqueued as JSON like every other job (rq's own always pickles; our workers
     read JSON only)."""
 
-    def enqueue(self, connection: Any) -> Job:
+    def enqueue(self, connection: Any) -> Job | None:  # type: ignore[override]
         func = self.func
         if func is None:  # rq's CronJob allows a job without a function; ours always name one
             raise ValueError(f"cron job {self.name or '?'} has no function")
+        interval = self.interval or 60
+        slot = int(time.time() // interval)
+        if not claim_slot(connection, self.name, interval, slot):
+            log.info("%s slot %d already taken by another cron", self.name, slot)
+            return None
         queue = Queue(self.queue_name, connection=connection, serializer=JOB_SERIALIZER)
         job = queue.enqueue(func, args=self.args, kwargs=self.kwargs, **self.job_options)
-        log.info("enqueued %s on %s", self.name or getattr(func, "__name__", "?"), self.queue_name)
+        log.info("enqueued %s on %s for slot %d", self.name, self.queue_name, slot)
         return job
+
+
+def claim_slot(connection: Any, name: str, interval: int, slot: int) -> bool:
+    """Whether this cron is the first to claim `slot` (seconds since the epoch // interval) of `name`.
+
+    Slots are cut on the clock, so crons started at different times still agree on them; the
+    claim expires with the next slot.
+    """
+    return bool(connection.set(f"gongzhi:cron:{name}:{slot}", os.getpid(), nx=True, ex=interval * 2))
 
 
 class JsonCronScheduler(CronScheduler):

@@ -46,7 +46,7 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         """A runtime of this process's own: its database and Redis (neither connects before first use)."""
-        return cls(settings=settings, database=Database(settings.database_url), redis=redis_for(settings))
+        return cls(settings=settings, database=Database.from_settings(settings), redis=redis_for(settings))
 
     @property
     def wechat(self) -> Any:

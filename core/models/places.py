@@ -27,6 +27,9 @@ class Grid(Timestamped, Base):
     # A GeoJSON geometry (Polygon or MultiPolygon), in `coord_system`.
     boundary: Mapped[dict[str, Any] | None]
     coord_system: Mapped[CoordSystem] = mapped_column(str_enum(CoordSystem, 8), default=CoordSystem.GCJ02)
+    # Moved by every change, through the app or (on PostgreSQL, by a trigger) by hand: the routing
+    # index of every process compares it to notice a boundary redrawn anywhere.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     parent: Mapped[Grid | None] = relationship(remote_side=[id])
 

@@ -1,8 +1,9 @@
 """Routing on arrival: which base grid a new case lies in, its default tier, and open cases it may repeat.
 
 Point-in-polygon runs on an in-memory `shapely.STRtree` of the base grids' boundaries, built once per
-process and database and rebuilt when the grids change (a cheap fingerprint of the grids table is
-checked on every call; `invalidate_grid_index` drops it explicitly). Routing only fills in fields and
+process and database and rebuilt when the grids change in any process (a cheap fingerprint of the
+grids table — count, last id, last change — is checked on every call; `invalidate_grid_index` drops
+it explicitly). Routing only fills in fields and
 flushes: it is not a move of the case loop, so the status stays as it is.
 """
 
@@ -78,7 +79,7 @@ def invalidate_grid_index() -> None:
 
 def _fingerprint(session: Session) -> Fingerprint:
     count, max_id, max_created = session.execute(
-        select(func.count(Grid.id), func.max(Grid.id), func.max(Grid.created_at)).where(Grid.level == GridLevel.GRID)
+        select(func.count(Grid.id), func.max(Grid.id), func.max(Grid.updated_at)).where(Grid.level == GridLevel.GRID)
     ).one()
     return int(count), max_id, max_created
 

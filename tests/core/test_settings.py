@@ -110,3 +110,16 @@ def test_without_status_templates_there_are_none():
 def test_malformed_status_templates_are_refused_by_name(raw):
     with pytest.raises(ConfigError, match="WECHAT_STATUS_TEMPLATES"):
         Settings.from_env({"WECHAT_STATUS_TEMPLATES": raw})
+
+
+def test_postgresql_without_redis_is_refused_with_a_sentence():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/test"})
+    assert "REDIS_URL" in raised.value.message and "PostgreSQL" in raised.value.message
+    with_redis = {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test", "REDIS_URL": "redis://127.0.0.1"}
+    assert Settings.from_env(with_redis).redis_url == "redis://127.0.0.1"
+
+
+def test_pool_settings_are_read():
+    settings = Settings.from_env({"DB_POOL_SIZE": "3", "DB_MAX_OVERFLOW": "0", "DB_PGBOUNCER": "true"})
+    assert (settings.db_pool_size, settings.db_max_overflow, settings.db_pgbouncer) == (3, 0, True)

@@ -54,3 +54,17 @@ def test_gunicorn_refuses_to_serve_on_a_known_or_weak_key(env, named):
     sentence = [line for line in done.stderr.splitlines() if "共治 cannot start" in line]
     assert len(sentence) == 1 and named in sentence[0], done.stderr[-2000:]
     assert "Booting worker" not in done.stderr  # refused before any worker starts (and is restarted)
+
+
+def test_the_embedded_default_refuses_more_than_one_process(tmp_path):
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'one.sqlite3'}",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "WEB_CONCURRENCY": "3",
+    }
+    done = start(env)
+    assert done.returncode != 0
+    sentence = [line for line in done.stderr.splitlines() if "共治 cannot start" in line]
+    assert len(sentence) == 1 and "REDIS_URL" in sentence[0] and "(now 3)" in sentence[0], done.stderr[-2000:]
+    assert "Booting worker" not in done.stderr
