@@ -31,12 +31,14 @@ if [ "${CI:-}" = "true" ]; then
   wait_for 6379 || { echo "test-setup: CI=true but Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 fi
 
-# Debian packages the page and sign tests use, each with the command (or check) that shows it is there.
+# Debian packages the page, sign and deploy tests use, each with the command (or check) that shows it is there.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+# nginx in front of two gunicorn instances (tests/deploy/test_nginx.py); pg_dump/pg_restore for the backup test.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test-setup: installing ${missing[*]} (page and sign tests)"
