@@ -39,6 +39,7 @@ command -v zbarimg >/dev/null || missing+=(zbar-tools)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 # nginx in front of two gunicorn instances (tests/deploy/test_nginx.py); pg_dump/pg_restore for the backup test.
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v pg_dump >/dev/null || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test-setup: installing ${missing[*]} (page and sign tests)"

@@ -14,23 +14,21 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import dialect_insert
-from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, NotificationStatus, PhotoStatus, Tier
+from core.glossary import CaseSource, CaseStatus, CoordSystem, GridLevel, PhotoStatus, Tier
 from core.models import (
     Case,
     CaseEvent,
     CaseNumberCounter,
     Category,
-    CheckIn,
     Checkpoint,
     Grid,
-    Notification,
     Photo,
     Resident,
     StaffUser,
@@ -38,6 +36,7 @@ from core.models import (
 )
 from core.models.base import utcnow
 from core.numbering import format_number
+from core.services.demo_activity import add_check_ins, add_notifications
 from core.settings import Settings
 
 S = CaseStatus
@@ -157,8 +156,9 @@ class _Month:
             [{"case_id": c.id, "resident_id": c.reporter_id} for c in cases if c.reporter_id is not None],
         )
         self._photos(cases)
-        self._notifications()
-        self._check_ins()
+        self.summary.notifications = add_notifications(self.session, self.notices, self.rng)
+        grids = [(grid, self._worker(grid), self.checkpoints.get(grid.id, [])) for grid in self.grids]
+        self.summary.check_ins = add_check_ins(self.session, grids, self.now, self.settings.tz, self.rng, DAYS)
         self.session.flush()
         self.summary.cases = len(cases)
         self.summary.by_status = Counter(c.status.value for c in cases)
@@ -387,58 +387,6 @@ class _Month:
             "processed_at": at + timedelta(seconds=5),
             "created_at": at,
         }
-
-    def _notifications(self) -> None:
-        rows = []
-        for case, event in self.notices:
-            assert case.reporter_id is not None
-            channel = "mp_subscribe" if case.source == CaseSource.MINIPROGRAM else "oa_template"
-            sent = event.created_at + timedelta(seconds=self.rng.randint(2, 40))
-            # A few never reached the resident (blocked the account, no subscribe consent left).
-            failed = self.rng.random() < 0.04
-            rows.append(
-                {
-                    "event_id": event.id,
-                    "resident_id": case.reporter_id,
-                    "channel": channel,
-                    "status": NotificationStatus.FAILED if failed else NotificationStatus.SENT,
-                    "content": f"您上报的问题 {case.number} 状态更新：{event.to_status.label}",
-                    "attempts": 1,
-                    "error": "用户拒收" if failed else None,
-                    "sent_at": None if failed else sent,
-                    "created_at": event.created_at,
-                }
-            )
-        if rows:
-            self.session.execute(insert(Notification), rows)
-        self.summary.notifications = len(rows)
-
-    def _check_ins(self) -> None:
-        """Each grid worker passes most of their checkpoints on most days, in working hours (local time)."""
-        tz = self.settings.tz
-        rows = []
-        today = self.now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        for grid in self.grids:
-            worker = self._worker(grid)
-            for days_ago in range(DAYS):
-                day = today - timedelta(days=days_ago)
-                for checkpoint in self.checkpoints.get(grid.id, []):
-                    at = day + timedelta(hours=self.rng.uniform(8, 18))
-                    if self.rng.random() < 0.72 and at < self.now:
-                        rows.append(
-                            {
-                                "staff_id": worker.id,
-                                "checkpoint_id": checkpoint.id,
-                                "at": at.astimezone(UTC),
-                                "lat": checkpoint.lat,
-                                "lng": checkpoint.lng,
-                                "coord_system": CoordSystem.GCJ02,
-                                "source": self.rng.choice(("wechat", "page", "api")),
-                            }
-                        )
-        if rows:
-            self.session.execute(insert(CheckIn), rows)
-        self.summary.check_ins = len(rows)
 
     def _worker(self, grid: Grid) -> StaffUser:
         """The demo grid worker of base grid `grid` (codes: district 6, street 3, community 3, grid 3 digits)."""
