@@ -81,6 +81,8 @@ def test_requests_go_round_robin_with_the_clients_address_and_limits_held_at_ngi
         assert get(nginx.port, "/")[0] == 200
     assert len([r for r in a.requests_seen() if r.startswith("GET / ")]) == 3
     assert len([r for r in b.requests_seen() if r.startswith("GET / ")]) == 3
+    ids = [line.rsplit(" ", 1)[1] for line in a.requests_seen() + b.requests_seen() if line.startswith("GET / ")]
+    assert len(set(ids)) == 6 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)  # nginx's X-Request-ID
 
     # The app counts sign-in failures by the client nginx saw (X-Forwarded-For, TRUSTED_PROXY_HOPS=1):
     # 127.0.0.2 is stopped after 3, forging X-Forwarded-For does not get it out, 127.0.0.3 is untouched.

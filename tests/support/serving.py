@@ -58,7 +58,7 @@ class Gunicorn:
                 "--access-logfile",
                 str(self.access_log),
                 "--access-logformat",
-                "%(r)s %(s)s",
+                "%(r)s %(s)s %({x-request-id}i)s",
                 "wsgi:create_app()",
             ],
             cwd=PROJECT_ROOT,
