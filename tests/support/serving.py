@@ -17,6 +17,7 @@ from tests.support.processes import free_port, kill_tree, settings_env, wait_unt
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 DEPLOY = PROJECT_ROOT / "deploy"
 LOCATIONS = DEPLOY / "nginx" / "gongzhi-locations.conf"
+LOG_FORMAT = DEPLOY / "nginx" / "log.conf"
 
 
 def nginx_binary() -> str | None:
@@ -112,7 +113,8 @@ pid {self.prefix}/nginx.pid;
 error_log {self.prefix}/logs/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {self.prefix}/logs/access.log;
+    include {LOG_FORMAT};
+    access_log {self.prefix}/logs/access.log gongzhi;
     client_body_temp_path {temp["client_body"]};
     proxy_temp_path {temp["proxy"]};
     fastcgi_temp_path {temp["fastcgi"]};
@@ -145,6 +147,9 @@ http {{
             return get(self.port, "/healthz")[0] == 200
         except OSError:
             return False
+
+    def access_log(self) -> str:
+        return (self.prefix / "logs" / "access.log").read_text()
 
     def stop(self) -> None:
         if self.process.poll() is None:
