@@ -11,11 +11,22 @@ set -eu
 role="${1:-web}"
 [ "$#" -gt 0 ] && shift
 
+# prometheus_client's multiprocess files describe the processes of one run: a restarted container
+# starts with an empty directory, or it would report the counters of processes long gone.
+fresh_metrics() {
+  if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    find "$PROMETHEUS_MULTIPROC_DIR" -mindepth 1 -delete
+  fi
+}
+
 case "$role" in
   web)
+    fresh_metrics
     exec gunicorn --config gunicorn.conf.py "$@" 'wsgi:create_app()'
     ;;
   worker)
+    fresh_metrics
     exec python -m worker "$@"
     ;;
   migrate)

@@ -60,6 +60,20 @@ def test_the_entrypoint_runs_the_command_of_each_role(fake_bin, tmp_path, args, 
     assert run_entrypoint(fake_bin, tmp_path, *args) == runs
 
 
+def test_web_and_worker_start_with_an_empty_metrics_directory(fake_bin, tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1234.db").write_bytes(b"of a process long gone")
+    called = tmp_path / "called"
+    env = {"PATH": f"{fake_bin}:/usr/bin:/bin", "CALLED": str(called), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    for role in ("web", "worker"):
+        subprocess.run(["/bin/sh", str(ENTRYPOINT), role], env=env, check=True, timeout=30)
+        assert metrics.is_dir() and not any(metrics.iterdir())
+        (metrics / "gauge_live.db").write_bytes(b"x")
+    subprocess.run(["/bin/sh", str(ENTRYPOINT), "check"], env=env, check=True, timeout=30)
+    assert (metrics / "gauge_live.db").exists()  # the health check leaves the running worker's files alone
+
+
 def test_the_dockerfile_runs_the_entrypoint_as_a_user_of_its_own_with_chinese_fonts():
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim", text, re.M)
