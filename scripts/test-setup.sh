@@ -31,16 +31,20 @@ if [ "${CI:-}" = "true" ]; then
   wait_for 6379 || { echo "test-setup: CI=true but Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 fi
 
-# Debian packages the page and sign tests use, each with the command (or check) that shows it is there.
+# Debian packages the page, sign and deploy tests use, each with the command (or check) that shows it is there.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+# PgBouncer in transaction pooling mode (tests/e2e/test_pgbouncer.py).
 [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+# nginx in front of two gunicorn instances (tests/deploy/test_nginx.py); pg_dump/pg_restore for the backup test.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v pg_dump >/dev/null || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test-setup: installing ${missing[*]} (page, sign and pooler tests)"
+    echo "test-setup: installing ${missing[*]} (page, sign, pooler and deploy tests)"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
       || { [ "${CI:-}" = "true" ] && { echo "test-setup: could not install ${missing[*]}" >&2; exit 1; }; }
   else

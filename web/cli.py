@@ -13,7 +13,9 @@ from core.migrations import upgrade_database
 from core.models import Grid
 from core.services import staff_totp
 from core.services.demo import load_demo
+from core.services.demo_month import load_demo_month
 from core.services.staff import create_staff, disable_staff, find_staff, set_password
+from media.demo_images import DemoPhotos
 from web import checkpoint_cli
 from web.context import current_context
 
@@ -129,15 +131,21 @@ def grid_list(under: str | None) -> None:
 
 @click.command("demo")
 @click.option("--force", is_flag=True, help="也在生产环境加载（演示账号的密码是公开的）")
-def demo(force: bool) -> None:
-    """Load the demo district, catalogue and staff accounts (safe to run again)."""
+@click.option("--no-cases", is_flag=True, help="只建网格、巡查点和账号，不生成一个月的演示案件")
+def demo(force: bool, no_cases: bool) -> None:
+    """Load the demo district, catalogue and staff accounts, and a month of demo cases (safe to run again)."""
     context = current_context()
     if context.settings.is_production and not force:
         raise click.ClickException("APP_ENV=production：演示数据带有公开密码的账号，拒绝加载（确需加载请加 --force）")
     with context.uow() as uow:
         summary = load_demo(uow.session, context.settings)
+        month = (
+            None if no_cases else load_demo_month(uow.session, context.settings, DemoPhotos(context.settings.media_dir))
+        )
         uow.commit()
     click.echo(summary.describe())
+    if month is not None:
+        click.echo(month.describe())
 
 
 def init_app(app: Flask) -> None:
