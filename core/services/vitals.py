@@ -26,6 +26,23 @@ class Vitals:
     outbox_oldest_age_seconds: float  # 0 when nothing is pending
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """Outbox messages written but not yet handed to the queues."""
+
+    pending: int
+    oldest_age_seconds: float  # 0 when nothing is pending
+
+
+def outbox_backlog(session: Session, now: datetime) -> Backlog:
+    """How many outbox messages wait for the relay, and how long the oldest has waited."""
+    pending, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.relayed_at.is_(None))
+    ).one()
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return Backlog(pending=int(pending), oldest_age_seconds=age)
+
+
 def read_vitals(session: Session, now: datetime) -> Vitals:
     """One read of every count; counting rows makes the totals exact whichever process did the work."""
     by_source = {source.value: 0 for source in CaseSource}
@@ -44,16 +61,13 @@ def read_vitals(session: Session, now: datetime) -> Vitals:
     overdue_open = session.scalar(
         select(func.count()).where(Case.status == CaseStatus.DISPATCHED, Case.deadline_at < now)
     )
-    pending, oldest = session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.relayed_at.is_(None))
-    ).one()
-    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    backlog = outbox_backlog(session, now)
     return Vitals(
         cases_by_source=by_source,
         notifications=notifications,
         deadline_warnings=int(warned),
         marked_overdue=int(marked),
         overdue_open=int(overdue_open or 0),
-        outbox_pending=int(pending),
-        outbox_oldest_age_seconds=age,
+        outbox_pending=backlog.pending,
+        outbox_oldest_age_seconds=backlog.oldest_age_seconds,
     )
