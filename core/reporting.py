@@ -61,7 +61,15 @@ def init_error_reporting(settings: Settings, integrations: Sequence[Integration]
         dsn=settings.sentry_dsn,
         integrations=list(integrations),
         environment=settings.app_env,
-        send_default_pii=False,
+        # What send_default_pii=False asked for, in the form sentry-sdk 2.7x takes (the old option is
+        # deprecated): no user, no bodies, no frame variables, no SQL parameters, no job arguments.
+        data_collection={
+            "user_info": False,
+            "http_bodies": [],
+            "stack_frame_variables": False,
+            "database_query_data": False,
+            "queues": False,
+        },
         include_local_variables=False,
         max_request_body_size="never",
         traces_sample_rate=0,
