@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import cache
 
@@ -29,21 +30,39 @@ def create_app(settings: Settings | None = None) -> Flask:
         # A sentence, not a traceback: whoever starts the service needs the names, nothing else.
         raise SystemExit(f"共治 cannot start: {exc.message}") from None
     install_log_redaction(settings.secret_values())
-    _set_up_logging(settings)
+    _set_up_error_reports(settings)
     context = build_context(settings)
     app = create_web_app(context)
+    _log_once_serving(app, settings)
     wechat_views.init_app(app)
     app.cli.add_command(qr_cli(context, wechat_qr_url=wechat_qr_url(context)))
     return app
 
 
-def _set_up_logging(settings: Settings) -> None:
-    """Log lines and error reports for `flask run`; gunicorn sets its logging up in gunicorn.conf.py.
+def _log_once_serving(app: Flask, settings: Settings) -> None:
+    """Log lines on stdout for `flask run`, set up at its first request.
 
-    A process whose logging someone already set up (gunicorn's logconfig_dict, pytest) keeps it.
+    Not before: a CLI command's stdout is its output (`grid list` is read by scripts). A process
+    whose logging someone already set up (gunicorn's logconfig_dict, pytest) keeps it.
     """
-    if not logging.getLogger().handlers:
-        logs.configure(settings.logs_as_json)
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def configure() -> None:
+        if done.is_set():
+            return
+        with lock:
+            if not done.is_set() and not logging.getLogger().handlers:
+                # The development server gave its own logger a handler at start; one line each.
+                logging.getLogger("werkzeug").propagate = False
+                logs.configure(settings.logs_as_json)
+            done.set()
+
+    app.before_request(configure)
+
+
+def _set_up_error_reports(settings: Settings) -> None:
+    """Unhandled errors to SENTRY_DSN, for gunicorn and `flask run` alike."""
     if settings.sentry_dsn:
         from sentry_sdk.integrations.flask import FlaskIntegration
         from sentry_sdk.integrations.rq import RqIntegration
