@@ -2,6 +2,10 @@
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
+
+from core import logs
 
 # Serving through gunicorn is production unless APP_ENV says otherwise: production refuses the
 # development keys, with which anyone could sign a staff token.
@@ -17,10 +21,19 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# The reverse proxy in front logs requests; gunicorn logs only its own events.
-accesslog = None
+# Every line on stdout: gunicorn's own, the access log and the app's, JSON unless LOG_FORMAT=text
+# (core/logs.py). The access log names the route pattern and request id, never the raw path
+# (tracking and media links carry tokens) nor the client's address.
+accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = logs.ACCESS_FORMAT
+logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT", "json") != "text", loglevel.upper())
+
+# Prometheus counters of every worker process meet in one directory, so that whichever process
+# answers /metrics answers for all; a fresh one per start unless the operator names one.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gongzhi-metrics-")
 
 
 def on_starting(server):
@@ -41,3 +54,15 @@ def on_starting(server):
             f"process only; set REDIS_URL and run `python -m worker`, or WEB_CONCURRENCY=1 "
             f"(now {server.cfg.workers})"
         )
+    # Counts left by an earlier run would be added to this one's.
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """A worker process that ended leaves its counters to the others; its gauges go with it."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

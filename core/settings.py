@@ -164,6 +164,14 @@ class Settings:
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
+    # Observability (docs/operations.md): `json` or `text` log lines; unset: json in production.
+    log_format: str | None = None
+    # Bearer token /metrics asks for; unset: /metrics answers loopback clients only.
+    metrics_token: str | None = field(default=None, repr=False)
+    # Sentry (or a compatible service) receives unhandled errors when set; the DSN is a credential.
+    sentry_dsn: str | None = field(default=None, repr=False)
+    # `python -m worker --check` fails, and the console warns, when a worker's last heartbeat is older.
+    worker_silent_seconds: int = 120
 
     def secret_values(self) -> tuple[str, ...]:
         """The values no log line, job record, page or error body may hold (fields kept out of repr)."""
@@ -189,6 +197,11 @@ class Settings:
     def has_wechat_credentials(self) -> bool:
         """Whether real official-account credentials are set (not the development placeholders)."""
         return self.wechat_app_secret != Settings.wechat_app_secret and bool(self.wechat_app_secret)
+
+    @property
+    def logs_as_json(self) -> bool:
+        """Whether log lines are JSON: LOG_FORMAT, else json in production and text elsewhere."""
+        return self.log_format == "json" if self.log_format else self.is_production
 
     @property
     def is_production(self) -> bool:
@@ -238,6 +251,8 @@ class Settings:
                 values[f.name] = _status_templates(raw, name)
             else:
                 values[f.name] = raw
+        if values.get("log_format") not in (None, "json", "text"):
+            raise ConfigError(f"LOG_FORMAT: {values['log_format']!r} is not json or text")
         if "wechat_api_base" in values and not str(values["wechat_api_base"]).endswith("/"):
             values["wechat_api_base"] = f"{values['wechat_api_base']}/"
         try:

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import multiprocessing
 import sys
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from core.errors import ConfigError
 from core.settings import Settings
 from worker.cron import schedule_forever
+from worker.heartbeats import check_local
 from worker.lanes import FORKED_QUEUES, IN_PROCESS_QUEUES, work
 from worker.relay import poll_forever
-from worker.runtime import Runtime, run_in_own_process
-from wxclient.redact import install_log_redaction
+from worker.runtime import Runtime, run_in_own_process, set_up_process
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker", description="共治 background worker")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     parser.add_argument("--name", help="worker name (default: rq's); the forking worker adds -media")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 if this machine's worker (or --name's) sent heartbeats lately, 1 if not (health checks)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -33,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("worker: REDIS_URL is not set; without it jobs run inside the app process", file=sys.stderr)
         return 2
-    # Before anything can log: urllib3 logs whole URLs, credentials and all, when it retries.
-    install_log_redaction(settings.secret_values())
+    if args.check:
+        return _check(settings, args.name)
+    set_up_process(settings)
     rt = Runtime.from_settings(settings)
     spawn = multiprocessing.get_context("spawn")
 
@@ -59,6 +65,17 @@ def main(argv: list[str] | None = None) -> int:
                 process.terminate()  # SIGTERM: rq's warm shutdown lets a running job finish
             process.join(15)
     return 0
+
+
+def _check(settings: Settings, name: str | None) -> int:
+    """The container health check: one line, and 0 only if both lanes heartbeat lately."""
+    rt = Runtime.from_settings(settings)
+    try:
+        ok, said = check_local(rt.redis, settings.worker_silent_seconds, name)
+    except RedisError as exc:
+        ok, said = False, f"Redis does not answer ({type(exc).__name__})"
+    print(f"worker: {'ok' if ok else 'unhealthy'}: {said}", file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from worker.runtime import JOB_SERIALIZER, Runtime
 # held a worker to some ten messages a second (bench/notify.py).
 FORKED_QUEUES = ("media",)
 IN_PROCESS_QUEUES = tuple(queue for queue in QUEUES if queue not in FORKED_QUEUES)
+# An idle rq worker heartbeats each time it stops waiting on Redis, every worker_ttl less 15 s;
+# rq's default (420 s) would let a dead worker pass for alive for minutes (worker/heartbeats.py).
+WORKER_TTL_SECONDS = 60
 
 
 def work(rt: Runtime, queues: tuple[str, ...], name: str | None, burst: bool, forked: bool) -> None:
@@ -35,6 +38,7 @@ def work(rt: Runtime, queues: tuple[str, ...], name: str | None, burst: bool, fo
         serializer=JOB_SERIALIZER,
         # A job whose worker died is retried once its heartbeat lapses and maintenance notices it.
         maintenance_interval=rt.settings.worker_maintenance_seconds,
+        worker_ttl=WORKER_TTL_SECONDS,
     )
     # Each worker schedules its own queues' retries and delayed jobs.
     worker.work(burst=burst, with_scheduler=True)

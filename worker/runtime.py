@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
+from core import logs
 from core.db import Database
 from core.settings import Settings
 from wxclient.redact import install_log_redaction
@@ -84,6 +85,28 @@ class Runtime:
             self.database.dispose()
 
 
+def _current_job_id() -> str | None:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.id if job is not None else None
+
+
+def set_up_process(settings: Settings) -> None:
+    """What every worker process does first: redaction, log lines (with the job id), error reporting."""
+    # Before anything can log: urllib3 logs whole URLs, credentials and all, when it retries.
+    install_log_redaction(settings.secret_values())
+    logs.configure(settings.logs_as_json)
+    logs.job_id_source = _current_job_id
+    if settings.sentry_dsn:
+        from sentry_sdk.integrations.rq import RqIntegration
+
+        from core.reporting import init_error_reporting
+        from wxclient.redact import redact
+
+        init_error_reporting(settings, [RqIntegration()], redact)
+
+
 def run_in_own_process(settings: Settings, target: Callable[..., None], *args: Any) -> None:
     """A spawned process's entry: `target(runtime, *args)` on a runtime of the process's own.
 
@@ -91,7 +114,7 @@ def run_in_own_process(settings: Settings, target: Callable[..., None], *args: A
     settings. (Defined here, not in worker/__main__.py: a spawned child cannot find a function of
     the parent's `__main__` module run with `python -m`.)
     """
-    install_log_redaction(settings.secret_values())
+    set_up_process(settings)
     target(Runtime.from_settings(settings), *args)
 
 

@@ -10,8 +10,3 @@ blueprint = Blueprint("home", __name__)
 @blueprint.get("/")
 def index() -> str:
     return render_template("home.html")
-
-
-@blueprint.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}

@@ -1,8 +1,8 @@
-"""Console page 任务: background jobs that failed for good (rq's failed registries), and retrying them.
+"""Console page 任务: whether the workers are alive, the outbox backlog, and jobs that failed for good.
 
-Only the district center sees it. A job lands here after its last retry (worker.relay gives each
-job its retries and keeps it a month). Without REDIS_URL jobs run on a thread of the app process
-and nothing is kept here; the page says so.
+Failed jobs come from rq's failed registries and can be retried. Only the district center sees it.
+A job lands there after its last retry (worker.relay gives each job its retries and keeps it a month).
+Without REDIS_URL jobs run on a thread of the app process and nothing is kept here; the page says so.
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from rq.job import Job
 from rq.results import Result
 
 from core.glossary import Role
-from web.context import current_context
+from core.models.base import utcnow
+from core.services.vitals import Backlog, outbox_backlog
+from web.context import current_context, db_session
 from web.csrf import check_csrf
 from web.staff.auth import page_staff_required
+from worker.heartbeats import WorkerBeat, worker_beats
 from worker.routes import QUEUES
 from worker.runtime import JOB_SERIALIZER
 from wxclient.redact import redact
@@ -97,6 +100,27 @@ def failed_jobs(redis: Any) -> tuple[list[FailedJob], int]:
     return sorted(found, key=lambda j: j.failed_at or oldest, reverse=True), total
 
 
+# An outbox message older than this means the relay is stuck (it hands messages on within seconds).
+BACKLOG_WARN_SECONDS = 300
+
+
+def ago(seconds: float | None) -> str:
+    """How long ago, in words a dispatcher reads at a glance."""
+    if seconds is None:
+        return "从未"
+    if seconds < 60:
+        return f"{int(seconds)} 秒前"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} 分钟前"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} 小时前"
+    return f"{int(seconds // 86400)} 天前"
+
+
+def waited(seconds: float) -> str:
+    return ago(seconds).removesuffix("前")
+
+
 def _district_center_only() -> None:
     if g.staff.role != Role.DISTRICT_CENTER:
         abort(403, description="只有区网格中心可以查看后台任务。")
@@ -105,23 +129,39 @@ def _district_center_only() -> None:
 @blueprint.get("/jobs", endpoint="failed")
 @page_staff_required
 def failed_page() -> Any:
-    """The list of failed jobs with a retry button each."""
+    """The workers' heartbeats, the outbox backlog, and the list of failed jobs with a retry button each."""
     _district_center_only()
     context = current_context()
+    backlog: Backlog = outbox_backlog(db_session(), utcnow())
+    shown = {
+        "backlog": backlog,
+        "backlog_stuck": backlog.oldest_age_seconds > BACKLOG_WARN_SECONDS,
+        "tz": context.settings.tz,
+        "silent_after": context.settings.worker_silent_seconds,
+        "ago": ago,
+        "waited": waited,
+    }
     if not context.settings.redis_url:
-        return render_template("console/jobs.html", embedded=True, jobs=[], total=0, unavailable=False)
+        return render_template(
+            "console/jobs.html", embedded=True, jobs=[], total=0, unavailable=False, workers=[], **shown
+        )
     try:
         jobs, total = failed_jobs(context.redis)
+        workers: list[WorkerBeat] = worker_beats(context.redis, context.settings.worker_silent_seconds)
     except RedisError:
-        return render_template("console/jobs.html", embedded=False, jobs=[], total=0, unavailable=True), 503
+        page = render_template(
+            "console/jobs.html", embedded=False, jobs=[], total=0, unavailable=True, workers=[], **shown
+        )
+        return page, 503
     return render_template(
         "console/jobs.html",
         embedded=False,
         jobs=jobs,
         total=total,
         unavailable=False,
-        tz=context.settings.tz,
         per_queue=PER_QUEUE,
+        workers=workers,
+        **shown,
     )
 
 
