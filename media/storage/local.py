@@ -76,9 +76,14 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root.resolve()
-        if not base.is_dir():
+        # Walk only the folder the prefix names (uploads/ for the sweep), not the whole store.
+        folder = prefix.rpartition("/")[0]
+        if folder:
+            check_key(folder)
+        start = base / folder if folder else base
+        if not start.is_dir():
             return
-        for path in sorted(base.rglob("*")):
+        for path in sorted(start.rglob("*")):
             if path.name.startswith(TEMP_PREFIX) or path.is_symlink():
                 continue
             key = path.relative_to(base).as_posix()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from core.glossary import NotificationStatus, Role
@@ -97,6 +98,7 @@ def test_reminders_reach_the_applicant_and_late_reports_the_staff_who_opened_the
     assert fake_wechat.calls(CUSTOM)[-1].json["touser"] == "oStaff_fund"
 
 
+@pytest.mark.each_store
 def test_a_grant_photo_is_cleaned_by_the_worker_once_and_a_broken_one_fails_leaving_nothing(session, job_runtime):
     from core.glossary import PhotoStatus
     from core.grants import files
