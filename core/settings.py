@@ -107,7 +107,7 @@ def _check_storage(values: Mapping[str, object]) -> None:
             raise ConfigError("STORAGE_URL must be file:///path or s3://bucket/prefix")
         if parts.scheme == "s3" and not parts.netloc:
             raise ConfigError("STORAGE_URL s3://bucket/prefix names no bucket")
-        if parts.scheme == "file" and not parts.path.startswith("/"):
+        if parts.scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path.startswith("/")):
             raise ConfigError("STORAGE_URL file:///path needs an absolute path (three slashes)")
     style = values.get("s3_addressing_style", Settings.s3_addressing_style)
     if style not in ADDRESSING_STYLES:

@@ -9,7 +9,7 @@ from flask import abort, current_app, redirect, request
 from werkzeug.wsgi import wrap_file
 
 from core.settings import Settings
-from media.storage import BadKey, ObjectMissing, Store, store_for
+from media.storage import BadKey, ObjectMissing, Store, StoreUnavailable, store_for
 
 # A presigned link lives this long: enough to follow the redirect, too short to pass around.
 REDIRECT_SECONDS = 300
@@ -60,7 +60,10 @@ def redirect_origin(settings: Settings) -> str | None:
     """The origin presigned redirects point at (pages must allow images from it), or None without MEDIA_REDIRECT."""
     if not settings.media_redirect:
         return None
-    url = store_for(settings).presigned_url("origin", REDIRECT_SECONDS)  # made locally: no request is sent
+    try:
+        url = store_for(settings).presigned_url("origin", REDIRECT_SECONDS)  # made locally: no request is sent
+    except StoreUnavailable:  # no credentials yet: /media will answer 503 until there are
+        return None
     if url is None:
         return None
     parts = urlsplit(url)

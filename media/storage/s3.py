@@ -133,7 +133,11 @@ class S3Store:
             params["ResponseContentType"] = content_type
         if download_name:
             params["ResponseContentDisposition"] = content_disposition(download_name)
-        return str(self.public_client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds))
+        try:
+            url = self.public_client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+        except BotoCoreError as exc:  # no credentials found: nothing can be signed
+            raise self._failed(exc) from exc
+        return str(url)
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
