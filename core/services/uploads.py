@@ -1,4 +1,4 @@
-"""Uploads kept as they came under MEDIA_DIR/uploads/ until the worker has processed them, and which of
+"""Uploads kept as they came under uploads/ in the store until the worker has processed them, and which of
 them rows still refer to (a case's Photo, a grant's GrantFile); the sweep deletes the others."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _BATCH = 500
 
 
 def referenced(session: Session, paths: Iterable[str]) -> set[str]:
-    """Those of `paths` (relative to MEDIA_DIR) that a photo of a case or of a grant still refers to."""
+    """Those of `paths` (keys in the store) that a photo of a case or of a grant still refers to."""
     wanted = sorted(set(paths))
     found: set[str] = set()
     for start in range(0, len(wanted), _BATCH):

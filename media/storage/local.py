@@ -54,6 +54,8 @@ class LocalStore:
             fh = path.open("rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectMissing(key) from None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot read under {self.root}: {exc.strerror}") from exc
         return StoredObject(fh, self._info(key, os.fstat(fh.fileno())))
 
     def read(self, key: str) -> bytes:
@@ -72,7 +74,12 @@ class LocalStore:
         return self.stat(key) is not None
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        try:
+            self.path(key).unlink(missing_ok=True)
+        except (IsADirectoryError, NotADirectoryError):
+            return  # no file under that key
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot delete under {self.root}: {exc.strerror}") from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root.resolve()
