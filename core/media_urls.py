@@ -16,7 +16,7 @@ def serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def media_path(settings: Settings, path: str) -> str:
-    """The signed site path of a processed photo or thumbnail at `path` (relative to MEDIA_DIR)."""
+    """The signed site path of a processed photo or thumbnail at `path` (its key in the store)."""
     return f"/media/{serializer(settings).dumps(path)}"
 
 

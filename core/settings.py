@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from core.errors import ConfigError
@@ -93,6 +94,26 @@ def _refuse_known_secrets(env: Mapping[str, str]) -> None:
         raise ConfigError("WECHAT_TOKEN is the development value; set the token of your official account")
 
 
+STORAGE_SCHEMES = ("file", "s3")
+ADDRESSING_STYLES = ("virtual", "path")
+
+
+def _check_storage(values: Mapping[str, object]) -> None:
+    """STORAGE_URL must name a store this service has (file:///path, s3://bucket[/prefix])."""
+    url = values.get("storage_url")
+    if url:
+        parts = urlsplit(str(url))
+        if parts.scheme not in STORAGE_SCHEMES:
+            raise ConfigError("STORAGE_URL must be file:///path or s3://bucket/prefix")
+        if parts.scheme == "s3" and not parts.netloc:
+            raise ConfigError("STORAGE_URL s3://bucket/prefix names no bucket")
+        if parts.scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path.startswith("/")):
+            raise ConfigError("STORAGE_URL file:///path needs an absolute path (three slashes)")
+    style = values.get("s3_addressing_style", Settings.s3_addressing_style)
+    if style not in ADDRESSING_STYLES:
+        raise ConfigError("S3_ADDRESSING_STYLE must be virtual or path")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service; see README and .env.example for what each means."""
@@ -114,6 +135,22 @@ class Settings:
     checkpoint_key: str | None = field(default=None, repr=False)
     public_base_url: str = "http://127.0.0.1:5000"
     media_dir: str = str(PROJECT_ROOT / "instance" / "media")
+    # Where every file the service keeps lives (docs/storage.md): unset = MEDIA_DIR on this disk;
+    # file:///path, or s3://bucket/prefix for an S3-compatible store shared by every host.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    # The store's address as browsers reach it, for presigned links (MEDIA_REDIRECT); unset: S3_ENDPOINT_URL.
+    s3_public_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # virtual (bucket.host, what OSS, COS and OBS require) or path (host/bucket, MinIO without DNS).
+    s3_addressing_style: str = "virtual"
+    # The standard AWS variables; unset: boto3's own chain (~/.aws, an instance role).
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
+    storage_timeout_seconds: float = 10.0
+    # /media and grant files answer with a short-lived presigned redirect to the store, not the bytes.
+    media_redirect: bool = False
     timezone: str = "Asia/Shanghai"
     wechat_token: str = field(default="gongzhi-dev-token", repr=False)
     wechat_app_id: str = "wx-dev-app-id"
@@ -227,7 +264,12 @@ class Settings:
         env = os.environ if env is None else env
         app_env = env.get("APP_ENV", "development")
         if app_env == "production":
-            missing = [name for name in PRODUCTION_REQUIRED if not env.get(name)]
+            # With STORAGE_URL set, MEDIA_DIR holds nothing and may stay unset.
+            missing = [
+                name
+                for name in PRODUCTION_REQUIRED
+                if not env.get(name) and not (name == "MEDIA_DIR" and env.get("STORAGE_URL"))
+            ]
             if missing:
                 raise ConfigError("APP_ENV=production needs these settings, which are not set: " + ", ".join(missing))
             _refuse_known_secrets(env)
@@ -255,6 +297,7 @@ class Settings:
             raise ConfigError(f"LOG_FORMAT: {values['log_format']!r} is not json or text")
         if "wechat_api_base" in values and not str(values["wechat_api_base"]).endswith("/"):
             values["wechat_api_base"] = f"{values['wechat_api_base']}/"
+        _check_storage(values)
         try:
             ZoneInfo(str(values.get("timezone", cls.timezone)))
         except Exception as exc:  # zoneinfo raises several types for a bad key

@@ -45,6 +45,10 @@ class CheckedUpload:
     def extension(self) -> str:
         return {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}[self.format]
 
+    @property
+    def content_type(self) -> str:
+        return {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif"}[self.extension]
+
 
 def check_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> CheckedUpload:
     """Refuse, on the request path, whatever is not a photo we accept — quickly.

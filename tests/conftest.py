@@ -16,6 +16,7 @@ from core.models import Base
 from core.settings import Settings
 from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
 from tests.support.backends import BACKENDS, REDIS_HOST, REDIS_PORT, scratch_postgres
+from tests.support.storage import S3Location, moto_server, new_bucket
 
 pytest_plugins = ["tests.support.process_leaks"]
 
@@ -52,6 +53,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if missing:
             reason = f"needs the real {' and '.join(missing)}; {BACKENDS.description}"
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `each_store` runs on the file store and again on S3 (moto's server)."""
+    if metafunc.definition.get_closest_marker("each_store") and "store_kind" in metafunc.fixturenames:
+        metafunc.parametrize("store_kind", ["file", "s3"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server over real HTTP on loopback, started once for the run when a test needs it."""
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_store(moto_endpoint: str) -> S3Location:
+    """A fresh bucket: `.settings` for Settings(...), `.env` for a command, `.url` the STORAGE_URL."""
+    return new_bucket(moto_endpoint)
+
+
+@pytest.fixture
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store `settings` use: "file" (MEDIA_DIR), or also "s3" for a test marked `each_store`."""
+    return getattr(request, "param", "file")
 
 
 @pytest.fixture(scope="session")
@@ -112,14 +138,17 @@ def redis_client():
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def settings(database_url: str, tmp_path: Path, store_kind: str, request: pytest.FixtureRequest) -> Settings:
+    made = Settings(
         database_url=database_url,
         redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}" if BACKENDS.real_redis else None,
         media_dir=str(tmp_path / "media"),
         secret_key="test-secret",
         job_retry_intervals=(1, 1, 1),
     )
+    if store_kind == "s3":
+        made = made.replace(**request.getfixturevalue("s3_store").settings)
+    return made
 
 
 @pytest.fixture

@@ -43,13 +43,13 @@ def create_app(context: AppContext) -> Flask:
         # a header: links are built from PUBLIC_BASE_URL.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)  # type: ignore[method-assign]
 
-    from web import cli, csrf, errors, headers, limits, ops, platform, public, residents, staff
+    from web import cli, csrf, errors, headers, limits, ops, platform, public, residents, staff, stored_files
 
     limits.init_app(app)  # first: no other hook may read a body before its limit is set
     ops.init_app(app)  # its request-id hook puts itself before every other
     errors.init_app(app)
     csrf.init_app(app)
-    headers.init_app(app, context.settings.public_base_url)
+    headers.init_app(app, context.settings.public_base_url, stored_files.redirect_origin(context.settings))
     cli.init_app(app)
     # Money is kept in fen; the public grant pages and the console's both show it as 元.
     app.add_template_filter(_yuan, "yuan")

@@ -18,6 +18,7 @@ from core.services.staff import create_staff, disable_staff, find_staff, set_pas
 from media.demo_images import DemoPhotos
 from web import checkpoint_cli
 from web.context import current_context
+from web.storage_cli import storage_cli
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
 staff_cli = AppGroup("staff", help="工作人员账号。")
@@ -153,4 +154,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(grid_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(storage_cli)
     checkpoint_cli.init_app(app)

@@ -6,6 +6,7 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from core.context import AppContext
+from media.storage import Store, store_for
 
 
 def current_context() -> AppContext:
@@ -18,3 +19,8 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_context().database.session()
     return g.db_session
+
+
+def current_store() -> Store:
+    """Where this app keeps files (STORAGE_URL, else MEDIA_DIR): uploads, photos, grant files."""
+    return store_for(current_context().settings)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
+from media.storage import StoreUnavailable
 
 PAGE_TITLES = {
     400: "请求有误",
@@ -24,6 +25,7 @@ PAGE_TITLES = {
     500: "服务器出错了，请稍后再试",
     503: "服务暂时不可用，请稍后再试",
 }
+STORE_UNAVAILABLE = "照片或文件暂时无法保存，请稍后再试"
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
 SHAPES = "gongzhi.error_shapes"
 
@@ -101,24 +103,35 @@ def _sentence(exc: HTTPException) -> str:
     return PAGE_TITLES.get(exc.code or 500, "出错了")
 
 
+def _unavailable(message: str) -> Any:
+    """503 with `message` in the shape of whoever asked, and a hint to try again in a few seconds."""
+    shape = _shape()
+    if shape is not None:
+        return shape.answer(503, message)
+    if request.path.startswith("/api/"):
+        response, status = json_error(503, "unavailable", message)
+    elif request.path.startswith("/wechat"):
+        response, status = Response(message, mimetype="text/plain"), 503
+    else:
+        response, status = Response(render_template("error.html", title=message, message=message)), 503
+    response.headers["Retry-After"] = "5"
+    return response, status
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
         # The database went away (restart, failover, a dropped connection): the transaction was rolled
         # back whole, so the caller may simply try again. WeChat retries a callback on its own.
         app.logger.warning("database unavailable: %s", exc.orig or exc)
-        message = PAGE_TITLES[503]
-        shape = _shape()
-        if shape is not None:
-            return shape.answer(503, message)
-        if request.path.startswith("/api/"):
-            response, status = json_error(503, "unavailable", message)
-        elif request.path.startswith("/wechat"):
-            response, status = Response(message, mimetype="text/plain"), 503
-        else:
-            response, status = Response(render_template("error.html", title=message, message=message)), 503
-        response.headers["Retry-After"] = "5"
-        return response, status
+        return _unavailable(PAGE_TITLES[503])
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):  # type: ignore[no-untyped-def]
+        # The store (a disk, or S3) did not take a file: the request kept nothing (uploads are stored
+        # before the case is committed, and removed again on failure), so the caller may try again.
+        app.logger.warning("store unavailable: %s", exc)
+        return _unavailable(STORE_UNAVAILABLE)
 
     @app.errorhandler(GongzhiError)
     def domain_error(exc: GongzhiError):  # type: ignore[no-untyped-def]

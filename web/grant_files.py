@@ -13,8 +13,8 @@ from werkzeug.datastructures import FileStorage
 from core.grants import files as grant_files
 from core.models import GrantFile
 from core.settings import Settings
-from media import store
 from media.imaging import MAX_UPLOAD_BYTES
+from media.storage import store_for
 from web import uploads
 from web.uploads import UploadRejected
 
@@ -29,31 +29,33 @@ def save_photos(
     files: Sequence[FileStorage],
     report_id: int | None = None,
 ) -> list[GrantFile]:
-    """Check each photo quickly (media.imaging.check_upload), keep it under MEDIA_DIR/uploads/, and add
-    a pending GrantFile queued for the worker, which makes the clean copy; all or nothing on disk.
+    """Check each photo quickly (media.imaging.check_upload), keep it in the store under uploads/, and add
+    a pending GrantFile queued for the worker, which makes the clean copy; all or nothing in the store.
 
     The count is checked before any body is read. Should the caller's transaction fail after this,
     the uploads no row refers to are removed by the upload sweep.
     """
     grant_files.check_room(session, application_id, len(files))
-    saved = uploads.save_photos(settings.media_dir, files)
+    store = store_for(settings)
+    saved = uploads.save_photos(store, files)
     try:
         names = [(upload.filename or "")[:128] for upload in files]
         return grant_files.add_photos(session, application_id, list(zip(saved.paths, names, strict=True)), report_id)
     except BaseException:
-        uploads.discard(settings.media_dir, saved.paths)
+        uploads.discard(store, saved.paths)
         raise
 
 
 def save_attachments(
     session: Session, settings: Settings, application_id: int, files: Sequence[FileStorage]
 ) -> list[GrantFile]:
-    """Keep PDF attachments (plans, quotes) as they came; all or nothing on disk.
+    """Keep PDF attachments (plans, quotes) as they came; all or nothing in the store.
 
     Only PDF is taken: it is what plans and quotations are sent as, and a browser shows it without
     running anything of ours. Attachments are never on the public page.
     """
     grant_files.check_room(session, application_id, len(files))
+    store = store_for(settings)
     written: list[str] = []
     rows: list[GrantFile] = []
     try:
@@ -63,14 +65,13 @@ def save_attachments(
                 raise UploadRejected(f"第 {number} 个附件：超过 10 MB")
             if not data.startswith(b"%PDF-"):
                 raise UploadRejected(f"第 {number} 个附件：只接受 PDF 文件")
-            path = store.save(settings.media_dir, f"grants/{application_id}/{uuid.uuid4().hex}.pdf", data)
+            path = store.put(f"grants/{application_id}/{uuid.uuid4().hex}.pdf", data, "application/pdf")
             written.append(path)
             name = Path(upload.filename or f"附件{number}.pdf").name
             rows.append(grant_files.add_attachment(session, application_id, path, name))
         session.flush()
     except BaseException:
-        for path in written:
-            Path(settings.media_dir, path).unlink(missing_ok=True)
+        uploads.discard(store, written)
         raise
     return rows
 

@@ -15,12 +15,13 @@ from flask import Flask, Response
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def content_security_policy(public_base_url: str) -> str:
+def content_security_policy(public_base_url: str, store_origin: str | None = None) -> str:
     """The policy of every HTML page; photos may also come from the public address's origin, and
-    `data:` images are the TOTP enrolment QR code, drawn on the server (web/staff/console/account.py)."""
+    `data:` images are the TOTP enrolment QR code, drawn on the server (web/staff/console/account.py).
+    With MEDIA_REDIRECT, /media answers with a redirect to the store, whose origin images need too."""
     parts = urlsplit(public_base_url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    images = " ".join(filter(None, ["'self'", "data:", origin]))
+    images = " ".join(filter(None, ["'self'", "data:", origin, store_origin]))
     return "; ".join(
         [
             "default-src 'self'",
@@ -35,8 +36,8 @@ def content_security_policy(public_base_url: str) -> str:
     )
 
 
-def init_app(app: Flask, public_base_url: str) -> None:
-    policy = content_security_policy(public_base_url)
+def init_app(app: Flask, public_base_url: str, store_origin: str | None = None) -> None:
+    policy = content_security_policy(public_base_url, store_origin)
     https = public_base_url.startswith("https://")
 
     @app.after_request

@@ -12,7 +12,7 @@ from core.models.base import Base, Timestamped, str_enum
 
 
 class Photo(Timestamped, Base):
-    """One photo of a case; `path` and `thumb_path` are relative to MEDIA_DIR once it is ready."""
+    """One photo of a case; `path` and `thumb_path` are keys in the store (media/storage) once it is ready."""
 
     __tablename__ = "photos"
 
@@ -20,7 +20,7 @@ class Photo(Timestamped, Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
     wechat_media_id: Mapped[str | None] = mapped_column(String(128))
-    # An upload kept as it came, under MEDIA_DIR, until the worker has processed it.
+    # An upload kept as it came, in the store, until the worker has processed it.
     upload_path: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, 16), default=PhotoStatus.PENDING)
     path: Mapped[str | None] = mapped_column(String(256))

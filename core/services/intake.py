@@ -36,7 +36,7 @@ class ReportInput:
     checkpoint_label: str | None = None
     category_code: str | None = None
     anonymous: bool = False
-    # Photos uploaded through a page or the API, saved under MEDIA_DIR (relative paths).
+    # Photos uploaded through a page or the API, kept in the store (their keys).
     uploads: list[str] = field(default_factory=list)
     contact_phone: str | None = None
     # Voice and video messages: {"kind": "voice" | "video", "media_id": …, "format": …}.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from core.models import Case, Photo, Resident
 from core.settings import Settings
 from tests.support import images
+from tests.support.storage import keys
 
 SUB_CATEGORY = "0101"  # 暴露垃圾
 OTHER_SUB_CATEGORY = "0103"  # 垃圾桶满溢
@@ -26,9 +26,9 @@ def count(db, model) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
-def upload_files(settings: Settings) -> list[Path]:
-    folder = Path(settings.media_dir) / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
+def upload_files(settings: Settings) -> list[str]:
+    """The keys kept under uploads/ in the store (a directory or a bucket)."""
+    return keys(settings, "uploads/")
 
 
 def nothing_stored(db, settings: Settings) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -26,6 +25,7 @@ from core.models import (
     Resident,
     StaffUser,
 )
+from tests.support.storage import keys
 
 TABLES = (Case, CaseEvent, Photo, Attachment, ReportDraft, OutboxMessage, CheckIn, Notification, Resident)
 GRANT_TABLES = (GrantRound, GrantMember, GrantApplication, GrantEvent, GrantScore, GrantDisbursement, GrantFile)
@@ -48,7 +48,7 @@ class World:
 
 
 def snapshot(app, settings) -> dict[str, object]:
-    """Row counts of the tables people write into, staff sign-in state, and the files under MEDIA_DIR."""
+    """Row counts of the tables people write into, staff sign-in state, and the files in the store."""
     database = app.extensions["gongzhi"].database
     with database.session() as s:
         counts: dict[str, object] = {
@@ -65,8 +65,5 @@ def snapshot(app, settings) -> dict[str, object]:
         counts["staff"] = sorted(
             (u.username, u.token_version, u.password_hash, u.totp_secret) for u in s.scalars(select(StaffUser))
         )
-    media = Path(settings.media_dir)
-    counts["files"] = (
-        sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()) if media.exists() else []
-    )
+    counts["files"] = keys(settings)
     return counts

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
 from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.models import Attachment
 from tests.support import factories
+from tests.support.storage import store_of
 from worker.jobs.attachments import fetch_attachment
 
 
@@ -20,6 +20,7 @@ def attachment(session, settings, media_id: str, kind: str = "voice", fmt: str =
     return item
 
 
+@pytest.mark.each_store
 def test_a_voice_message_is_stored_once(session, job_runtime, fake_wechat):
     audio = b"#!AMR\n" + bytes(range(256)) * 10
     fake_wechat.add_media("voice-1", audio, "audio/amr")
@@ -30,7 +31,7 @@ def test_a_voice_message_is_stored_once(session, job_runtime, fake_wechat):
     session.expire_all()
     stored = session.get(Attachment, item.id)
     assert stored.path.endswith(".amr") and stored.size == len(audio)
-    assert (Path(job_runtime.settings.media_dir) / stored.path).read_bytes() == audio
+    assert store_of(job_runtime.settings).read(stored.path) == audio
 
 
 def test_a_video_and_a_lost_one(session, job_runtime, fake_wechat):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from core.glossary import NotificationStatus, Role
@@ -97,20 +98,19 @@ def test_reminders_reach_the_applicant_and_late_reports_the_staff_who_opened_the
     assert fake_wechat.calls(CUSTOM)[-1].json["touser"] == "oStaff_fund"
 
 
+@pytest.mark.each_store
 def test_a_grant_photo_is_cleaned_by_the_worker_once_and_a_broken_one_fails_leaving_nothing(session, job_runtime):
-    from pathlib import Path
-
     from core.glossary import PhotoStatus
     from core.grants import files
     from core.models import GrantFile, OutboxMessage
-    from media import store
+    from media.storage import store_for
     from tests.support import images
     from worker.jobs.photos import process_grant_photo
 
-    media = Path(job_runtime.settings.media_dir)
     application = gh.application(session, gh.open_round(session))
-    good = store.save(str(media), "uploads/good.jpg", images.photo_with_exif(640, 480))
-    bad = store.save(str(media), "uploads/bad.png", images.small_png()[:40])
+    store = store_for(job_runtime.settings)
+    good = store.put("uploads/good.jpg", images.photo_with_exif(640, 480))
+    bad = store.put("uploads/bad.png", images.small_png()[:40])
     rows = files.add_photos(session, application.id, [(good, "a.jpg"), (bad, "b.png")])
     session.commit()
     topics = session.scalars(select(OutboxMessage.topic)).all()
@@ -121,6 +121,6 @@ def test_a_grant_photo_is_cleaned_by_the_worker_once_and_a_broken_one_fails_leav
     session.expire_all()
     ready, failed = session.get(GrantFile, rows[0].id), session.get(GrantFile, rows[1].id)
     assert ready.status == PhotoStatus.READY and ready.upload_path is None
-    assert b"Exif" not in (media / ready.path).read_bytes()[:200]
+    assert b"Exif" not in store.read(ready.path)[:200]
     assert failed.status == PhotoStatus.FAILED and failed.error and failed.upload_path is None
-    assert not (media / good).exists() and not (media / bad).exists()
+    assert not store.exists(good) and not store.exists(bad)

@@ -1,6 +1,6 @@
-"""The upload sweep deletes files under MEDIA_DIR/uploads/ that no row refers to, once an hour old; it
-keeps what a case's or a grant's photo still waits on, is idempotent, logs each deletion, and the cron
-enqueues it."""
+"""The upload sweep deletes uploads no row refers to, once an hour old, in a directory and in a bucket
+alike; it keeps what a case's or a grant's photo still waits on, is idempotent, logs each deletion, and
+the cron enqueues it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from core.models import Photo
 from tests.support import factories
 from tests.support import grants as gh
+from tests.support.storage import keys, store_of
 from worker.jobs.uploads import sweep_uploads
 
 
@@ -49,6 +52,28 @@ def test_orphans_an_hour_old_go_and_everything_else_stays(session, job_runtime, 
     assert sweep_uploads(now=time.time() + 2 * 3600) == [fresh]
 
 
+@pytest.mark.each_store
+def test_the_sweep_goes_by_the_stores_own_clock_and_the_rows(session, job_runtime, caplog):
+    store = store_of(job_runtime.settings)
+    orphan = store.put("uploads/orphan.jpg", b"\xff\xd8 original with EXIF")
+    of_case = store.put("uploads/case.jpg", b"\xff\xd8 waiting for the worker")
+    of_grant = store.put("uploads/grant.png", b"\x89PNG waiting for the worker")
+    clean = store.put("photos/2026/11/kept.jpg", b"clean")
+    case = factories.case(session, job_runtime.settings)
+    session.add(Photo(case_id=case.id, upload_path=of_case))
+    from core.grants import files
+
+    files.add_photos(session, gh.application(session, gh.open_round(session)).id, [(of_grant, "g.png")])
+    session.commit()
+    assert sweep_uploads() == []  # all just written: a request may still be about to commit its row
+    with caplog.at_level(logging.INFO, logger="worker.jobs.uploads"):
+        assert sweep_uploads(now=time.time() + 2 * 3600) == [orphan]
+    assert "uploads/orphan.jpg" in caplog.text
+    assert keys(job_runtime.settings) == sorted([of_case, of_grant, clean])
+    assert sweep_uploads(now=time.time() + 2 * 3600) == []  # idempotent
+
+
+@pytest.mark.each_store
 def test_no_upload_folder_is_nothing_to_do(job_runtime):
     assert sweep_uploads() == []
 

@@ -10,11 +10,10 @@ neither says more than which part failed (no host names, no error text: those go
 from __future__ import annotations
 
 import logging
-import tempfile
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
@@ -94,18 +93,24 @@ def check_redis(probe: Probe) -> None:
     probe.context.redis.ping()
 
 
-def check_media_dir(probe: Probe) -> None:
-    """MEDIA_DIR takes a file: made, written and removed (permissions alone do not show a full disk)."""
-    directory = Path(probe.context.settings.media_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".readyz-") as probe_file:
-        probe_file.write(b"ok")
-        probe_file.flush()
+def check_store(probe: Probe) -> None:
+    """The store (STORAGE_URL: a directory or a bucket) takes an object: written, read back, removed
+    (permissions alone do not show a full disk or a revoked key)."""
+    from media.storage import store_for
+
+    store = store_for(probe.context.settings)
+    key = f"readyz/{uuid.uuid4().hex}"
+    store.put(key, b"ok", "text/plain")
+    try:
+        if store.read(key) != b"ok":
+            raise NotReady("the store gave back other bytes")
+    finally:
+        store.delete(key)
 
 
 register_check("database", check_database)
 register_check("redis", check_redis, lambda ctx: bool(ctx.settings.redis_url))
-register_check("store", check_media_dir)
+register_check("store", check_store)
 register_check("migrations", check_migrations)
 
 

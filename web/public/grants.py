@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
 from core.glossary import PhotoStatus
 from core.grants import committee, loop, money, progress
 from core.models import GrantApplication, GrantFile, GrantRound
 from web import grant_files
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
+from web.stored_files import send_stored
 
 blueprint = Blueprint("grants_pages", __name__)
 # Applications whose photos anyone may see: published grants.
@@ -96,11 +97,15 @@ def photo(token: str) -> Any:
     file = db_session().get(GrantFile, file_id) if file_id else None
     if file is None or file.status != PhotoStatus.READY or file.path is None:
         abort(404)  # a photo still waiting for the worker is served only as its clean copy, once ready
+    store, redirect_allowed = current_store(), settings.media_redirect
     if file.kind == "photo":
-        response = send_from_directory(settings.media_dir, file.path, mimetype="image/jpeg", max_age=3600)
-    else:  # a PDF: downloaded, never shown inline under our origin
-        response = send_from_directory(
-            settings.media_dir, file.path, mimetype=file.content_type, as_attachment=True, download_name=file.name
-        )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+        return send_stored(store, file.path, mimetype="image/jpeg", redirect_allowed=redirect_allowed, max_age=3600)
+    # a PDF: downloaded, never shown inline under our origin
+    return send_stored(
+        store,
+        file.path,
+        mimetype=file.content_type,
+        redirect_allowed=redirect_allowed,
+        max_age=3600,
+        download_name=file.name,
+    )

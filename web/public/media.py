@@ -1,10 +1,10 @@
-"""Processed photos under MEDIA_DIR, served by signed, expiring URLs: /media/<token>, ready photos only."""
+"""Processed photos in the store, served by signed, expiring URLs: /media/<token>, ready photos only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, abort
 from itsdangerous import BadSignature
 from sqlalchemy import or_, select
 
@@ -12,7 +12,8 @@ from core.glossary import PhotoStatus
 from core.media_urls import URL_MAX_AGE_SECONDS
 from core.media_urls import serializer as _serializer
 from core.models import Photo
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
+from web.stored_files import send_stored
 
 blueprint = Blueprint("media", __name__)
 
@@ -37,7 +38,10 @@ def photo(token: str) -> Any:
     )
     if ready is None:
         abort(404)
-    response = send_from_directory(settings.media_dir, path, mimetype="image/jpeg", max_age=URL_MAX_AGE_SECONDS)
-    response.headers["Cache-Control"] = f"private, max-age={URL_MAX_AGE_SECONDS}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_stored(
+        current_store(),
+        path,
+        mimetype="image/jpeg",
+        redirect_allowed=settings.media_redirect,
+        max_age=URL_MAX_AGE_SECONDS,
+    )

@@ -19,7 +19,7 @@ from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submi
 from core.services.patrol import record_check_in
 from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
 from web.csrf import check_csrf
 from web.limits import body_limit, uploads_limit
 from web.links import public_url
@@ -200,9 +200,9 @@ def report(code: str) -> Any:
         errors.append(f"请拍摄或选择 1 至 {MAX_PHOTOS} 张照片")
     if errors:
         return _form(checkpoint, code, errors=errors, status=400)
-    media_dir = context.settings.media_dir
+    store = current_store()
     try:
-        report_input.uploads = uploads.save_photos(media_dir, files).paths
+        report_input.uploads = uploads.save_photos(store, files).paths
     except uploads.UploadRejected as exc:
         return _form(checkpoint, code, errors=[str(exc)], status=400)
     submission = (request.form.get("submission") or "")[:64]
@@ -221,11 +221,11 @@ def report(code: str) -> Any:
             uow.commit()
             token = case.tracking_token
     except InvalidInput as exc:
-        uploads.discard(media_dir, report_input.uploads)
+        uploads.discard(store, report_input.uploads)
         return _form(checkpoint, code, errors=[exc.message], status=400)
     except BaseException:
-        uploads.discard(media_dir, report_input.uploads)
+        uploads.discard(store, report_input.uploads)
         raise
     if not created:
-        uploads.discard(media_dir, report_input.uploads)  # a double tap: the first submission's photos stand
+        uploads.discard(store, report_input.uploads)  # a double tap: the first submission's photos stand
     return redirect(url_for("track.show", token=token, submitted=1), code=303)

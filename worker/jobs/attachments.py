@@ -6,7 +6,7 @@ import mimetypes
 
 from core.glossary import PhotoStatus
 from core.models import Attachment
-from media import store as media_store
+from media.storage import store_for
 from worker import runtime
 from worker.jobs.media import MediaGone, download, fail_for_good
 
@@ -33,7 +33,7 @@ def fetch_attachment(attachment_id: int) -> str:
         data, content_type = media.data, media.content_type
         extension = EXTENSIONS.get(item.format or "") or mimetypes.guess_extension(content_type) or ".bin"
         relative = f"attachments/{item.created_at:%Y/%m}/{item.id}-{item.kind}{extension}"
-        item.path = media_store.save(rt.settings.media_dir, relative, data)
+        item.path = store_for(rt.settings).put(relative, data, content_type)
         item.content_type, item.size = content_type, len(data)
         item.status = PhotoStatus.READY
         session.commit()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 from core.glossary import PhotoStatus
 from core.models import GrantFile, Photo
 from core.models.base import utcnow
-from media import store as media_store
 from media.imaging import ImageRejected, process_photo
+from media.storage import BadKey, ObjectMissing, Store, store_for
 from worker import runtime
 from worker.jobs.media import MediaGone, download, fail_for_good
 
@@ -33,11 +32,12 @@ def fetch_photo(photo_id: int) -> str:
             return "missing"
         if photo.status != PhotoStatus.PENDING:
             return photo.status.value
-        upload = Path(rt.settings.media_dir) / photo.upload_path if photo.upload_path else None
+        store = store_for(rt.settings)
+        upload = photo.upload_path
         if upload is not None:
-            if not upload.is_file():
+            data = _read_upload(store, upload)
+            if data is None:
                 return fail_for_good(session, photo, "上传的图片文件不见了")
-            data = upload.read_bytes()
         elif photo.wechat_media_id:
             try:
                 data = download(rt, photo.wechat_media_id, MAX_DOWNLOAD).data
@@ -51,8 +51,9 @@ def fetch_photo(photo_id: int) -> str:
             return fail_for_good(session, photo, str(exc))
         digest = hashlib.sha256(processed.jpeg).hexdigest()
         base = f"photos/{photo.created_at:%Y/%m}/{photo.id}-{digest[:12]}"
-        photo.path = media_store.save(rt.settings.media_dir, f"{base}.jpg", processed.jpeg)
-        photo.thumb_path = media_store.save(rt.settings.media_dir, f"{base}-thumb.jpg", processed.thumbnail)
+        # A store that does not answer raises StoreUnavailable: rq tries the job again later.
+        photo.path = store.put(f"{base}.jpg", processed.jpeg, "image/jpeg")
+        photo.thumb_path = store.put(f"{base}-thumb.jpg", processed.thumbnail, "image/jpeg")
         photo.width, photo.height = processed.width, processed.height
         photo.sha256 = digest
         photo.status = PhotoStatus.READY
@@ -61,7 +62,7 @@ def fetch_photo(photo_id: int) -> str:
         session.commit()
         if upload is not None:
             # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
-            upload.unlink(missing_ok=True)
+            _remove_upload(store, upload)
         return "ready"
 
 
@@ -79,29 +80,49 @@ def process_grant_photo(grant_file_id: int, **_ignored: Any) -> str:
             return "missing"
         if row.status != PhotoStatus.PENDING:
             return row.status.value
-        upload = Path(rt.settings.media_dir) / row.upload_path if row.upload_path else None
-        if upload is None or not upload.is_file():
-            return _grant_photo_failed(session, row, upload, "上传的图片文件不见了")
+        store = store_for(rt.settings)
+        upload = row.upload_path
+        data = _read_upload(store, upload) if upload else None
+        if data is None:
+            return _grant_photo_failed(session, store, row, upload, "上传的图片文件不见了")
         try:
-            processed = process_photo(upload.read_bytes())
+            processed = process_photo(data)
         except ImageRejected as exc:
-            return _grant_photo_failed(session, row, upload, str(exc))
+            return _grant_photo_failed(session, store, row, upload, str(exc))
         relative = f"grants/{row.application_id}/{uuid.uuid4().hex}.jpg"
-        row.path = media_store.save(rt.settings.media_dir, relative, processed.jpeg)
+        row.path = store.put(relative, processed.jpeg, "image/jpeg")
         row.status = PhotoStatus.READY
         row.upload_path = None
         session.commit()
         # The original still carries its EXIF (GPS, camera); only the clean copy may stay.
-        upload.unlink(missing_ok=True)
+        _remove_upload(store, upload)
         return "ready"
 
 
-def _grant_photo_failed(session: Any, row: GrantFile, upload: Path | None, reason: str) -> str:
+def _read_upload(store: Store, key: str) -> bytes | None:
+    """The upload's bytes, or None if it is gone (or its key is no key); a store that is down raises, to retry."""
+    try:
+        return store.read(key)
+    except (ObjectMissing, BadKey):
+        return None
+
+
+def _remove_upload(store: Store, key: str | None) -> None:
+    if key is None:
+        return
+    try:
+        store.delete(key)
+    except BadKey:
+        pass  # never stored under such a key
+    except Exception as exc:  # the row is committed; the sweep removes what is left, an hour later
+        log.warning("upload left for the sweep: %s", type(exc).__name__)
+
+
+def _grant_photo_failed(session: Any, store: Store, row: GrantFile, upload: str | None, reason: str) -> str:
     log.warning("grant photo %s failed for good: %s", row.id, reason)
     row.status = PhotoStatus.FAILED
     row.error = reason
     row.upload_path = None
     session.commit()
-    if upload is not None:
-        upload.unlink(missing_ok=True)
+    _remove_upload(store, upload)
     return "failed"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +13,7 @@ from core.glossary import CaseSource, Role
 from core.models import Case, CheckIn, Checkpoint, Photo
 from core.services.checkpoints import public_code
 from tests.support import factories, images
+from tests.support.storage import keys, store_of
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_the_page_names_the_checkpoint_and_offers_the_form(client, code):
     assert 'capture="environment"' in html and 'name="photos"' in html and "使用我当前的位置" in html
 
 
+@pytest.mark.each_store
 def test_a_report_from_the_page_becomes_a_case_with_a_tracking_link(client, db, code, settings):
     response = post_report(client, code)
     assert response.status_code == 303
@@ -70,7 +71,7 @@ def test_a_report_from_the_page_becomes_a_case_with_a_tracking_link(client, db, 
         assert case.contact_phone == "13800000000" and case.reporter is None
         assert link.endswith(f"/t/{case.tracking_token}") and len(case.tracking_token) >= 20
         [photo] = s.scalars(select(Photo)).all()
-        assert (Path(settings.media_dir) / photo.upload_path).is_file()
+        assert store_of(settings).exists(photo.upload_path)
     public = client.get(urlsplit(link).path)
     text = public.get_data(as_text=True)
     assert number in text and "已上报" in text
@@ -100,8 +101,7 @@ def test_bad_photos_are_refused_and_nothing_is_kept(client, db, code, settings, 
     response = post_report(client, code, photos=photos)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert count(db, Case) == 0 and count(db, Photo) == 0
-    uploads = Path(settings.media_dir) / "uploads"
-    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert keys(settings, "uploads/") == []
 
 
 def test_an_oversized_photo_is_refused(client, db, code):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import time
 from datetime import timedelta
-from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.models import Case, CaseEvent, OutboxMessage, Photo, StaffUser
@@ -14,6 +14,7 @@ from core.models.base import utcnow
 from tests.support import factories
 from tests.support.images import photo_with_exif
 from tests.support.staff import setup_area, token
+from tests.support.storage import keys
 
 
 def _dispatched(app, client) -> tuple[str, dict[str, str]]:
@@ -26,10 +27,11 @@ def _dispatched(app, client) -> tuple[str, dict[str, str]]:
     return number, token(client, "worker")
 
 
-def _uploads(settings) -> list[Path]:
-    return list(Path(settings.media_dir, "uploads").glob("*")) if Path(settings.media_dir, "uploads").exists() else []
+def _uploads(settings) -> list[str]:
+    return keys(settings, "uploads/")
 
 
+@pytest.mark.each_store
 def test_handling_with_after_photos_keeps_them_apart_from_the_residents(app, client, settings):
     number, worker = _dispatched(app, client)
     form = {

@@ -15,7 +15,7 @@ from core.services.intake import MAX_PHOTOS, ReportInput, submit_report
 from core.settings import Settings
 from media.imaging import exif_position
 from web import ratelimit, uploads
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
 from web.errors import json_error, validation_error
 from web.limits import body_limit, uploads_limit
 from web.residents.api.auth import current_resident
@@ -92,8 +92,9 @@ def report(form: dict[str, Any]) -> Any:
     if not ratelimit.hit(context.redis, "api-report", str(resident.id), **PER_RESIDENT):
         return json_error(429, "too_many_requests", "上报太频繁，请稍后再试")
 
+    store = current_store()
     try:
-        saved = uploads.save_photos(settings.media_dir, form["photos"])
+        saved = uploads.save_photos(store, form["photos"])
     except uploads.UploadRejected as exc:
         return validation_error({"photos": str(exc)})
     report_input = ReportInput(
@@ -109,7 +110,7 @@ def report(form: dict[str, Any]) -> Any:
     elif checkpoint_label is None:
         place = exif_position(saved.first) if saved.first else None
         if place is None:
-            uploads.discard(settings.media_dir, saved.paths)
+            uploads.discard(store, saved.paths)
             return validation_error({"lat": "请提供位置（lat、lng、coord_system），或扫描巡查点二维码上报"})
         # EXIF GPS is WGS-84; the photo job strips it from the photo before anyone sees it.
         report_input.lat, report_input.lng = place
@@ -128,12 +129,12 @@ def report(form: dict[str, Any]) -> Any:
             uow.commit()
             number, token = case.number, case.tracking_token
     except InvalidInput as exc:
-        uploads.discard(settings.media_dir, saved.paths)
+        uploads.discard(store, saved.paths)
         return json_error(400, exc.code, exc.message)
     except BaseException:
-        uploads.discard(settings.media_dir, saved.paths)
+        uploads.discard(store, saved.paths)
         raise
     if not created:
-        uploads.discard(settings.media_dir, saved.paths)  # the same request won a race: its photos stand
+        uploads.discard(store, saved.paths)  # the same request won a race: its photos stand
         return _answer(settings, number, token, 200)
     return _answer(settings, number, token, 201)

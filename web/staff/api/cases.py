@@ -17,7 +17,7 @@ from core.services.intake import MAX_PHOTOS
 from core.services.queues import QueueFilter, queue
 from core.services.staff import SignInRefused, TooManyAttempts, end_all_sessions, sign_in
 from web import uploads
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
 from web.errors import json_error
 from web.limits import body_limit, uploads_limit
 from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
@@ -213,9 +213,9 @@ def act(number: str):  # type: ignore[no-untyped-def]
     files = [f for f in request.files.getlist("photos") if f.filename]
     if files and action != "handle":
         raise InvalidInput("只有处置（handle）可以附照片")
-    settings = current_context().settings
+    store = current_store()
     try:
-        saved = uploads.save_photos(settings.media_dir, files)
+        saved = uploads.save_photos(store, files)
     except uploads.UploadRejected as rejected:
         raise InvalidInput(str(rejected)) from None
     params["photos"] = saved.paths
@@ -226,5 +226,5 @@ def act(number: str):  # type: ignore[no-untyped-def]
             uow.commit()
             return {"case": case_json(event.case, staff=staff, with_timeline=True), "event_id": event.id}
     except BaseException:
-        uploads.discard(settings.media_dir, saved.paths)  # a refused move keeps no photo
+        uploads.discard(store, saved.paths)  # a refused move keeps no photo
         raise

@@ -17,7 +17,7 @@ from core.services import queues
 from core.services.assignees import suggest_assignees
 from core.services.intake import MAX_PHOTOS
 from web import uploads
-from web.context import current_context, db_session
+from web.context import current_context, current_store, db_session
 from web.csrf import check_csrf
 from web.errors import STATUS
 from web.limits import body_limit, uploads_limit
@@ -140,11 +140,11 @@ def _form_params() -> dict[str, Any]:
 @page_staff_required
 def act(number: str, action: str) -> Any:
     check_csrf()
-    settings = current_context().settings
+    store = current_store()
     params = _form_params()
     files = [f for f in request.files.getlist("photos") if f.filename] if action == "handle" else []
     try:
-        saved = uploads.save_photos(settings.media_dir, files)
+        saved = uploads.save_photos(store, files)
     except uploads.UploadRejected as rejected:
         return _case_page(case_service.find_case(db_session(), g.staff, number), error=str(rejected), status=400)
     params["photos"] = saved.paths
@@ -156,12 +156,12 @@ def act(number: str, action: str) -> Any:
             uow.commit()
             new_status = event.to_status.label
     except GongzhiError as error:
-        uploads.discard(settings.media_dir, saved.paths)
+        uploads.discard(store, saved.paths)
         case = case_service.find_case(db_session(), g.staff, number)  # NotFound stays a 404
         code = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
         return _case_page(case, error=error.message, status=code)
     except BaseException:
-        uploads.discard(settings.media_dir, saved.paths)
+        uploads.discard(store, saved.paths)
         raise
     flash(f"已{label}：案件 {number} 现为「{new_status}」", "ok")
     return redirect(url_for("console_cases.case_page", number=number), code=303)

@@ -14,6 +14,7 @@ from core.models import Case, Photo, Resident
 from core.models.base import utcnow
 from tests.support import factories, images
 from tests.support.api import assert_error
+from tests.support.storage import store_of
 
 
 def make_case(db, settings, mini_openid: str | None, status: CaseStatus = CaseStatus.REPORTED, **changes) -> str:
@@ -68,18 +69,17 @@ def test_the_list_filters_by_status_and_refuses_bad_paging(client, db, api_setti
 def _photos(db, settings, number: str) -> None:
     with db.session() as s:
         case = s.scalar(select(Case).where(Case.number == number))
-        media = Path(settings.media_dir)
-        (media / "photos/2026/11").mkdir(parents=True)
-        (media / "uploads").mkdir(parents=True)
-        (media / "photos/2026/11/1-abc.jpg").write_bytes(b"clean photo")
-        (media / "photos/2026/11/1-abc-thumb.jpg").write_bytes(b"clean thumb")
-        (media / "uploads/raw.jpg").write_bytes(images.photo_with_exif(64, 48))
+        store = store_of(settings)
+        store.put("photos/2026/11/1-abc.jpg", b"clean photo")
+        store.put("photos/2026/11/1-abc-thumb.jpg", b"clean thumb")
+        store.put("uploads/raw.jpg", images.photo_with_exif(64, 48))
         ready = Photo(case_id=case.id, status=PhotoStatus.READY, path="photos/2026/11/1-abc.jpg", width=64, height=48)
         ready.thumb_path = "photos/2026/11/1-abc-thumb.jpg"
         s.add_all([ready, Photo(case_id=case.id, upload_path="uploads/raw.jpg")])
         s.commit()
 
 
+@pytest.mark.each_store
 def test_one_case_with_timeline_and_ready_photos_only(client, db, api_settings, me):
     number = make_case(
         db, api_settings, "oMini_me", description="我家楼下 3 栋路灯不亮", coord_system=CoordSystem.WGS84
@@ -100,8 +100,12 @@ def test_one_case_with_timeline_and_ready_photos_only(client, db, api_settings, 
     assert full.status_code == 200 and full.data == b"clean photo" and full.mimetype == "image/jpeg"
     assert "private" in full.headers["Cache-Control"]
     assert client.get(photo["thumb_url"].removeprefix(base)).data == b"clean thumb"
+    # A photo whose file has gone (a store emptied by mistake) is a 404, not a 500.
+    store_of(api_settings).delete("photos/2026/11/1-abc.jpg")
+    assert client.get(photo["url"].removeprefix(base)).status_code == 404
 
 
+@pytest.mark.each_store
 def test_media_serves_ready_photos_only_never_uploads_or_other_files(client, db, api_settings, me):
     number = make_case(db, api_settings, "oMini_me")
     _photos(db, api_settings, number)

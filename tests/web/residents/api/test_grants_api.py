@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from core.grants import applications, decisions
@@ -14,6 +14,7 @@ from core.models import GrantApplication, GrantFile
 from tests.support import grants as gh
 from tests.support import images
 from tests.support.api import assert_error, resident_id
+from tests.support.storage import store_of
 
 
 @pytest.fixture
@@ -138,6 +139,7 @@ def test_residents_support_submitted_applications_once(client, grant_round, resi
     assert "team" not in public[0] and "13900001111" not in str(public)
 
 
+@pytest.mark.each_store
 def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
     client, db, api_settings, grant_round, resident_headers
 ):
@@ -156,10 +158,10 @@ def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
     with db.session() as s:
         [pending] = s.scalars(select(GrantFile)).all()
         assert pending.upload_path.startswith("uploads/") and pending.path is None
-        upload = Path(api_settings.media_dir) / pending.upload_path
-        assert upload.is_file()
+        upload = pending.upload_path
+        assert store_of(api_settings).exists(upload)
     assert gh.process_grant_photos(client.application) == ["ready"]
-    assert not upload.exists()  # the original, EXIF and all, is gone
+    assert not store_of(api_settings).exists(upload)  # the original, EXIF and all, is gone
     answer = client.get(url, headers=resident_headers)
     photo_url = answer.get_json()["photos"][0]
     served = client.get(photo_url.replace(api_settings.public_base_url, ""))
@@ -195,8 +197,9 @@ def test_photos_are_stored_clean_and_reports_are_filed_after_approval(
     assert GrantStatus.APPROVED.value == filed.get_json()["status"]
 
 
+@pytest.mark.each_store
 def test_pdf_attachments_are_kept_for_the_applicant_and_never_public(
-    client, db, api_settings, grant_round, resident_headers
+    client, db, api_settings, grant_round, resident_headers, make_app, store_kind
 ):
     draft = client.post("/api/v1/grants/applications", json=body(grant_round), headers=resident_headers).get_json()
     url = f"/api/v1/grants/applications/{draft['id']}/attachments"
@@ -212,6 +215,14 @@ def test_pdf_attachments_are_kept_for_the_applicant_and_never_public(
     assert attachment["name"] == "报价单.pdf" and answer.get_json()["photos"] == []
     served = client.get(attachment["url"].replace(api_settings.public_base_url, ""))
     assert served.status_code == 200 and served.data == pdf and "attachment" in served.headers["Content-Disposition"]
+    if store_kind == "s3":  # with MEDIA_REDIRECT the browser fetches it from the store, still as a download
+        redirected = make_app(api_settings.replace(media_redirect=True)).test_client()
+        answer = redirected.get(attachment["url"].replace(api_settings.public_base_url, ""))
+        assert answer.status_code == 302
+        fetched = requests.get(answer.headers["Location"], timeout=10)
+        assert fetched.content == pdf and fetched.headers["Content-Type"] == "application/pdf"
+        assert fetched.headers["Content-Disposition"].startswith("attachment;")
+        assert "%E6%8A%A5%E4%BB%B7%E5%8D%95.pdf" in fetched.headers["Content-Disposition"]
     bad = client.post(
         url,
         data={"files": [(io.BytesIO(b"MZ\x90\x00"), "a.pdf")]},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from tests.support.api import (
     resident_id,
     upload_files,
 )
+from tests.support.storage import store_of
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -49,9 +49,7 @@ def test_a_report_becomes_a_case_of_the_resident(client, db, resident_headers, a
             present = []
             for _ in range(2):
                 s.refresh(photo)
-                present.append(
-                    any((Path(api_settings.media_dir) / p).is_file() for p in (photo.upload_path, photo.path) if p)
-                )
+                present.append(any(store_of(api_settings).exists(p) for p in (photo.upload_path, photo.path) if p))
             assert any(present)
     tracking = client.get(body["tracking_url"].removeprefix(api_settings.public_base_url))
     assert tracking.status_code == 200 and case.number in tracking.get_data(as_text=True)
