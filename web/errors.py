@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
+from core.privacy.crypto import CipherError
 
 PAGE_TITLES = {
     400: "请求有误",
@@ -26,6 +27,7 @@ PAGE_TITLES = {
 }
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
 SHAPES = "gongzhi.error_shapes"
+UNREADABLE = "此记录中的个人信息无法解密（密钥配置有误，或数据在数据库中被改动），已记入日志，请联系系统管理员。"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,19 @@ def init_app(app: Flask) -> None:
             response, status = Response(render_template("error.html", title=message, message=message)), 503
         response.headers["Retry-After"] = "5"
         return response, status
+
+    @app.errorhandler(CipherError)
+    def unreadable_personal_data(exc: CipherError):  # type: ignore[no-untyped-def]
+        # A stored contact detail no configured key opens, or one altered in the database: say so
+        # plainly, log which key id (never the value), and show nothing of the record.
+        app.logger.error("personal data unreadable: %s", exc.message)
+        message = UNREADABLE
+        shape = _shape()
+        if shape is not None:
+            return shape.answer(500, message)
+        if request.path.startswith("/api/"):
+            return json_error(500, "personal_data_unreadable", message)
+        return render_template("error.html", title="个人信息无法解密", message=message), 500
 
     @app.errorhandler(GongzhiError)
     def domain_error(exc: GongzhiError):  # type: ignore[no-untyped-def]

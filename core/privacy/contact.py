@@ -42,7 +42,7 @@ def mask_phone(phone: str | None) -> str:
     if len(digits) == MATCH_DIGITS and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
     if len(digits) >= 10 and digits.startswith("0"):
-        head = 4 if len(digits) >= 11 else 3
+        head = 3 if digits[1] in "12" else 4  # 010 and 02x are the three-digit area codes
         return f"{digits[:head]}****{digits[-4:]}"
     if len(digits) >= 8:
         return f"{digits[:2]}****{digits[-2:]}"
