@@ -20,13 +20,14 @@ KEY_B = "b2" * 32
 
 @contextmanager
 def cipher(name: str = "aes", key: str = KEY_A, fallbacks: tuple[str, ...] = ()) -> Iterator[crypto.FieldCipher]:
-    """This process's cipher set to `name` with `key` for the block; the suite's default afterwards."""
+    """This process's cipher set to `name` with `key` for the block; the one before it afterwards."""
+    before = crypto._configured
     try:
         yield crypto.configure(
             Settings(personal_data_cipher=name, personal_data_key=key, personal_data_key_fallbacks=fallbacks)
         )
     finally:
-        crypto.configure(Settings())
+        crypto._configured = before
 
 
 def raw(connectable, table: str, column: str) -> list[str]:
