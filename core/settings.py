@@ -26,6 +26,7 @@ PRODUCTION_REQUIRED = (
     "WECHAT_TOKEN",
     "WECHAT_APP_ID",
     "WECHAT_APP_SECRET",
+    "PERSONAL_DATA_KEY",
 )
 
 
@@ -73,6 +74,9 @@ def _status_templates(raw: str, name: str = "WECHAT_STATUS_TEMPLATES") -> tuple[
 
 # Anyone can read these in the source: a service signing with one signs for everyone.
 MIN_KEY_BYTES = 32
+# The development key for contact details (hex of 32 bytes); production refuses it.
+DEV_PERSONAL_DATA_KEY = "6465762d6f6e6c792d706572736f6e616c2d646174612d6b65792d6e6f742d31"
+PERSONAL_DATA_CIPHERS = ("aes", "sm4")
 KEY_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -90,6 +94,12 @@ def _refuse_known_secrets(env: Mapping[str, str]) -> None:
                 f"{name} must be a random value of at least {MIN_KEY_BYTES} bytes in production;"
                 f" make one with {KEY_HINT}"
             )
+    personal = [env.get("PERSONAL_DATA_KEY", ""), *_key_list(env.get("PERSONAL_DATA_KEY_FALLBACKS", ""))]
+    if DEV_PERSONAL_DATA_KEY in personal:
+        raise ConfigError(
+            "PERSONAL_DATA_KEY is the development key; make 32 random bytes with"
+            " python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if env.get("WECHAT_TOKEN") == Settings.wechat_token:
         raise ConfigError("WECHAT_TOKEN is the development value; set the token of your official account")
 
@@ -112,6 +122,18 @@ def _check_storage(values: Mapping[str, object]) -> None:
     style = values.get("s3_addressing_style", Settings.s3_addressing_style)
     if style not in ADDRESSING_STYLES:
         raise ConfigError("S3_ADDRESSING_STYLE must be virtual or path")
+
+
+def _check_personal_data(values: Mapping[str, object]) -> None:
+    """The cipher is one we know and every personal-data key is 32 bytes, or the service does not start."""
+    cipher = values.get("personal_data_cipher", "aes")
+    if cipher not in PERSONAL_DATA_CIPHERS:
+        raise ConfigError(f"PERSONAL_DATA_CIPHER must be aes or sm4, not {cipher!r}")
+    from core.privacy.crypto import parse_key  # the parsing lives with the cipher
+
+    parse_key(str(values.get("personal_data_key", DEV_PERSONAL_DATA_KEY)))
+    for key in values.get("personal_data_key_fallbacks", ()):  # type: ignore[attr-defined]
+        parse_key(str(key), "PERSONAL_DATA_KEY_FALLBACKS")
 
 
 @dataclass(frozen=True)
@@ -198,6 +220,14 @@ class Settings:
     console_max_hours: int = 12
     # Every staff account must sign in with a TOTP code as well (二次验证); off until all have enrolled.
     staff_totp_required: bool = False
+    # Contact details (phones) are stored encrypted: aes = AES-256-GCM with HMAC-SHA256, sm4 = SM4-GCM with
+    # HMAC-SM3 (国密, for a 密评 under GB/T 39786). The key is 32 random bytes in hex or base64; the
+    # fallbacks (newest first) open rows sealed before a rotation until `privacy rekey` has run.
+    personal_data_cipher: str = "aes"
+    personal_data_key: str = field(default=DEV_PERSONAL_DATA_KEY, repr=False)
+    personal_data_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
+    # How many full phone numbers one staff member may reveal (「查看完整号码」) in an hour.
+    phone_reveals_per_hour: int = 30
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
@@ -285,7 +315,7 @@ class Settings:
                 values[f.name] = int(raw)
             elif f.type == "float":
                 values[f.name] = float(raw)
-            elif f.name == "secret_key_fallbacks":
+            elif f.name in ("secret_key_fallbacks", "personal_data_key_fallbacks"):
                 values[f.name] = _key_list(raw)
             elif f.name == "job_retry_intervals":
                 values[f.name] = _int_list(raw)
@@ -298,6 +328,7 @@ class Settings:
         if "wechat_api_base" in values and not str(values["wechat_api_base"]).endswith("/"):
             values["wechat_api_base"] = f"{values['wechat_api_base']}/"
         _check_storage(values)
+        _check_personal_data(values)
         try:
             ZoneInfo(str(values.get("timezone", cls.timezone)))
         except Exception as exc:  # zoneinfo raises several types for a bad key

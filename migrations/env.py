@@ -10,6 +10,7 @@ from alembic import context
 from core.db import make_engine
 from core.models import Base
 from core.models.base import UTCDateTime
+from core.privacy.columns import SEALED_LENGTH, EncryptedJSON, EncryptedString
 from core.settings import Settings
 
 config = context.config
@@ -21,6 +22,10 @@ url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_u
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     """Render our column types as plain SQLAlchemy, so revisions do not import the models."""
+    if type_ == "type" and isinstance(obj, EncryptedString):
+        return f"sa.String({SEALED_LENGTH})"
+    if type_ == "type" and isinstance(obj, EncryptedJSON):
+        return "sa.Text()"
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, sa.Enum):

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from core.db import Database, UnitOfWork
 from core.migrations import upgrade_database
 from core.models import Base
+from core.privacy import crypto
 from core.settings import Settings
 from tests.fakes.fixtures import fake_wechat, fake_wechat_remote  # noqa: F401
 from tests.support.backends import BACKENDS, REDIS_HOST, REDIS_PORT, scratch_postgres
@@ -30,6 +31,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") == "true" and not (BACKENDS.real_postgres and BACKENDS.real_redis):
         pytest.exit(f"CI=true needs the real PostgreSQL and Redis; {BACKENDS.description}", returncode=3)
+    # Models seal contact details with the process's cipher; a test without an app uses the dev key.
+    crypto.configure(Settings())
 
 
 E2E = Path(__file__).parent / "e2e"

@@ -1,4 +1,4 @@
-"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo."""
+"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo (and privacy rekey, checkpoint …)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from core.services.demo import load_demo
 from core.services.demo_month import load_demo_month
 from core.services.staff import create_staff, disable_staff, find_staff, set_password
 from media.demo_images import DemoPhotos
-from web import checkpoint_cli
+from web import checkpoint_cli, privacy_cli
 from web.context import current_context
 from web.storage_cli import storage_cli
 
@@ -156,3 +156,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(storage_cli)
     checkpoint_cli.init_app(app)
+    privacy_cli.init_app(app)

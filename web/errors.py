@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Forbidden, ForbiddenTransition, GongzhiError, InvalidInput, NotFound
+from core.privacy.crypto import CipherError
 from media.storage import StoreUnavailable
 
 PAGE_TITLES = {
@@ -28,6 +29,7 @@ PAGE_TITLES = {
 STORE_UNAVAILABLE = "照片或文件暂时无法保存，请稍后再试"
 STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400, ForbiddenTransition: 409}
 SHAPES = "gongzhi.error_shapes"
+UNREADABLE = "此记录中的个人信息无法解密（密钥配置有误，或数据在数据库中被改动），已记入日志，请联系系统管理员。"
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,19 @@ def init_app(app: Flask) -> None:
         # before the case is committed, and removed again on failure), so the caller may try again.
         app.logger.warning("store unavailable: %s", exc)
         return _unavailable(STORE_UNAVAILABLE)
+
+    @app.errorhandler(CipherError)
+    def unreadable_personal_data(exc: CipherError):  # type: ignore[no-untyped-def]
+        # A stored contact detail no configured key opens, or one altered in the database: say so
+        # plainly, log which key id (never the value), and show nothing of the record.
+        app.logger.error("personal data unreadable: %s", exc.message)
+        message = UNREADABLE
+        shape = _shape()
+        if shape is not None:
+            return shape.answer(500, message)
+        if request.path.startswith("/api/"):
+            return json_error(500, "personal_data_unreadable", message)
+        return render_template("error.html", title="个人信息无法解密", message=message), 500
 
     @app.errorhandler(GongzhiError)
     def domain_error(exc: GongzhiError):  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import configure_mappers
 
 from core import logs
 from core.db import Database
+from core.privacy import crypto
 from core.settings import Settings
 from wxclient.redact import install_log_redaction
 
@@ -46,7 +47,11 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        """A runtime of this process's own: its database and Redis (neither connects before first use)."""
+        """A runtime of this process's own: its database and Redis (neither connects before first use).
+
+        Also sets the process's personal-data cipher: every process that reads the database builds one.
+        """
+        crypto.configure(settings)
         return cls(settings=settings, database=Database.from_settings(settings), redis=redis_for(settings))
 
     @property

@@ -3,7 +3,8 @@
 Recusal. A member is recused from an application when they declared a conflict with it, or when
 they belong to the applying group: the applicant or a team member is the member's resident identity
 (`GrantMember.resident_id`, a Resident id — the robust link, set when the member is seated), or a
-team member's phone is the member's phone (digits compared, for teams typed by hand).
+team member's phone is the member's phone (for teams typed by hand: the last 11 digits, compared
+through the member's keyed phone hash, so the member's number itself is never opened).
 
 Quorum. Scores count towards a decision only from members not recused; more than half of those
 must have scored the application before it can be decided.
@@ -11,7 +12,6 @@ must have scored the application before it can be decided.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +22,10 @@ from sqlalchemy.orm import Session
 from core.errors import Forbidden, InvalidInput
 from core.grants import loop
 from core.models import GrantApplication, GrantMember, GrantScore, GrantSupport, Resident, StaffUser
+from core.privacy.contact import phone_matches
 from core.text import clean
 
 MAX_SCORE = 5
-
-
-def _digits(phone: str | None) -> str:
-    return re.sub(r"\D", "", phone or "")[-11:]
 
 
 def recusal_reason(member: GrantMember, application: GrantApplication) -> str | None:
@@ -41,8 +38,7 @@ def recusal_reason(member: GrantMember, application: GrantApplication) -> str | 
             return "本人为申请人"
         if any(person.get("resident_id") == member.resident_id for person in application.team):
             return "本人为申请团队成员"
-    phone = _digits(member.phone)
-    if phone and any(_digits(person.get("phone")) == phone for person in application.team):
+    if member.phone_hash and any(phone_matches(person.get("phone"), member.phone_hash) for person in application.team):
         return "本人为申请团队成员（电话相同）"
     return None
 

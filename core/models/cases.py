@@ -13,6 +13,7 @@ from core.models.base import Base, Timestamped, str_enum, utcnow
 from core.models.catalogue import Category
 from core.models.people import Resident, StaffUser
 from core.models.places import Checkpoint, Grid
+from core.privacy.columns import EncryptedString
 
 case_followers = Table(
     "case_followers",
@@ -55,7 +56,8 @@ class Case(Timestamped, Base):
     reporter_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # A phone number the reporter left for call-backs (scan page); never shown publicly.
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # Sealed at rest (core/privacy); staff see it masked and reveal it through an audited POST.
+    contact_phone: Mapped[str | None] = mapped_column(EncryptedString)
     # The unguessable key of the public tracking page /t/<token>.
     tracking_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, 16))

@@ -10,11 +10,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.glossary import PhotoStatus
 from core.grants.terms import Decision, GrantStatus, MemberKind
 from core.models.base import Base, Timestamped, str_enum, utcnow
+from core.privacy.columns import EncryptedJSON, EncryptedString
+from core.privacy.contact import phone_hash
 
 if TYPE_CHECKING:
     from core.models.places import Grid
@@ -82,11 +84,19 @@ class GrantMember(Timestamped, Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     kind: Mapped[MemberKind] = mapped_column(str_enum(MemberKind, 16))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(EncryptedString)
+    # The phone's keyed hash (core.privacy.contact.phone_hash): recusal compares it, never the number.
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
     # Application ids the member declared a conflict with, each with the reason given.
     conflicts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     round: Mapped[GrantRound] = relationship(back_populates="members")
+
+    @validates("phone")
+    def _hash_phone(self, _key: str, phone: str | None) -> str | None:
+        # The hash follows the phone however it is set, so recusal never compares a stale one.
+        self.phone_hash = phone_hash(phone)
+        return phone
 
 
 class GrantApplication(Timestamped, Base):
@@ -105,8 +115,8 @@ class GrantApplication(Timestamped, Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     beneficiaries: Mapped[str] = mapped_column(Text, default="")
     schedule: Mapped[str] = mapped_column(Text, default="")
-    # [{"name", "role", "resident_id"?, "phone"?}]
-    team: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"name", "role", "resident_id"?, "phone"?}], sealed at rest as one value (names and phones).
+    team: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON, default=list)
     # [{"item", "quantity", "unit_price_fen", "total_fen"}]
     budget_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     requested_fen: Mapped[int] = mapped_column(default=0)

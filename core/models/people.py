@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.glossary import CoordSystem, Role
 from core.models.base import Base, Timestamped, str_enum
 from core.models.places import Grid
+from core.privacy.columns import EncryptedString
 
 
 class Resident(Timestamped, Base):
@@ -22,7 +23,7 @@ class Resident(Timestamped, Base):
     mini_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(EncryptedString)  # sealed at rest (core/privacy)
     is_follower: Mapped[bool] = mapped_column(default=False)
     followed_at: Mapped[datetime | None]
     unfollowed_at: Mapped[datetime | None]

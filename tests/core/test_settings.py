@@ -42,7 +42,11 @@ def test_production_names_every_missing_setting():
         assert (name in message) == (name not in ("SECRET_KEY", "REDIS_URL")), name
 
 
-PRODUCTION = {name: "x" for name in PRODUCTION_REQUIRED} | {"APP_ENV": "production", "SECRET_KEY": "k" * 32}
+PRODUCTION = {name: "x" for name in PRODUCTION_REQUIRED} | {
+    "APP_ENV": "production",
+    "SECRET_KEY": "k" * 32,
+    "PERSONAL_DATA_KEY": "ab" * 32,
+}
 
 
 def test_production_with_everything_set_starts():
@@ -58,6 +62,10 @@ def test_production_with_everything_set_starts():
         ({"CHECKPOINT_KEY": "short"}, "CHECKPOINT_KEY"),
         ({"SECRET_KEY_FALLBACKS": f"{'o' * 40},{Settings.secret_key}"}, "SECRET_KEY_FALLBACKS"),
         ({"WECHAT_TOKEN": Settings.wechat_token}, "WECHAT_TOKEN"),
+        ({"PERSONAL_DATA_KEY": Settings.personal_data_key}, "PERSONAL_DATA_KEY"),
+        ({"PERSONAL_DATA_KEY": "ab" * 31}, "PERSONAL_DATA_KEY"),
+        ({"PERSONAL_DATA_KEY_FALLBACKS": f"{'cd' * 32},short"}, "PERSONAL_DATA_KEY_FALLBACKS"),
+        ({"PERSONAL_DATA_CIPHER": "des"}, "PERSONAL_DATA_CIPHER"),
     ],
 )
 def test_production_refuses_keys_anyone_can_read_or_guess(changes, named):

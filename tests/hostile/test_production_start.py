@@ -22,6 +22,7 @@ REAL = {
     "WECHAT_APP_ID": "wx1234567890",
     "WECHAT_APP_SECRET": "an-app-secret-of-the-official-account",
     "SECRET_KEY": "x" * 48,
+    "PERSONAL_DATA_KEY": "5f" * 32,
 }
 
 
@@ -45,8 +46,17 @@ def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         (REAL | {"SECRET_KEY": Settings.secret_key}, "SECRET_KEY"),
         (REAL | {"SECRET_KEY": "too-short"}, "SECRET_KEY"),
         (REAL | {"WECHAT_TOKEN": Settings.wechat_token}, "WECHAT_TOKEN"),
+        (REAL | {"PERSONAL_DATA_KEY": Settings.personal_data_key}, "PERSONAL_DATA_KEY"),
+        (REAL | {"PERSONAL_DATA_KEY": "ab" * 16}, "PERSONAL_DATA_KEY"),
     ],
-    ids=["nothing set", "the development key", "a short key", "the development WeChat token"],
+    ids=[
+        "nothing set",
+        "the development key",
+        "a short key",
+        "the development WeChat token",
+        "the development personal-data key",
+        "a 16-byte personal-data key",
+    ],
 )
 def test_gunicorn_refuses_to_serve_on_a_known_or_weak_key(env, named):
     done = start(env)

@@ -116,6 +116,7 @@ def test_demo_is_refused_in_production(tmp_path):
         "WECHAT_TOKEN": "a-real-official-account-token",
         "WECHAT_APP_ID": "wx1",
         "WECHAT_APP_SECRET": "s",
+        "PERSONAL_DATA_KEY": "ab" * 32,
     }
     result = flask("demo", env=env)
     assert result.returncode != 0 and "拒绝加载" in result.stderr

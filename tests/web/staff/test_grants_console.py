@@ -159,6 +159,10 @@ def test_staff_type_in_an_application_brought_on_paper(client, db):
             None,
         )
         assert application.team[0] == {"name": "王阿姨", "role": "队长", "phone": "13900000000"}
+        app_id = application.id
+    # The team's phones are shown masked, as every contact phone in the console.
+    page = client.get(f"/console/grants/applications/{app_id}").get_data(as_text=True)
+    assert "139****0000" in page and "13900000000" not in page
     bad = _post(client, path, title="坏", category="志愿服务", budget_lines="食材:很多:1")
     assert "预算第 1 行" in _flash(client, bad.headers["Location"])
 

@@ -171,7 +171,7 @@ def read_request(session: Session, form: Mapping[str, Sequence[str]]) -> PostedR
     """A POST requests form (every value a list, as posted) checked and made the report it asks for.
 
     e-mail, names, device_id and account_id are accepted and not kept; a phone number is kept for
-    call-backs and never shown.
+    call-backs, encrypted (Case.contact_phone), and shown to staff only masked.
     """
     category = find_service(session, _first(form, "service_code"))
 

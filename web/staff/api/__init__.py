@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from web.staff.api import cases, patrol
+    from web.staff.api import cases, contact, patrol
 
     app.register_blueprint(cases.blueprint)
+    app.register_blueprint(contact.blueprint)
     app.register_blueprint(patrol.blueprint)

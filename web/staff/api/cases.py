@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 from core.glossary import PhotoStatus
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
+from core.privacy.contact import mask_phone
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.intake import MAX_PHOTOS
@@ -52,6 +53,8 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
         "grid": case.grid.code if case.grid else None,
         "tier": case.tier.value if case.tier else None,
         "routing_note": case.routing_note,
+        # Masked; the full number only through POST …/phone/reveal, which is audited.
+        "contact_phone": mask_phone(case.contact_phone) or None,
         "possible_duplicates": list(case.possible_duplicates or []),
         "assignee": case.assignee.username if case.assignee else None,
         "assisting": list(case.assisting_units or []),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
 from core.errors import GongzhiError, InvalidInput
@@ -12,6 +12,7 @@ from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
 from core.media_urls import media_path
 from core.models import Case, Category, Grid, Photo, StaffUser
+from core.privacy.contact import mask_phone
 from core.services import cases as case_service
 from core.services import queues
 from core.services.assignees import suggest_assignees
@@ -21,6 +22,7 @@ from web.context import current_context, current_store, db_session
 from web.csrf import check_csrf
 from web.errors import STATUS
 from web.limits import body_limit, uploads_limit
+from web.staff import contact
 from web.staff.auth import page_staff_required
 from web.staff.console.maps import case_map_svg
 
@@ -32,6 +34,12 @@ FILTERS = ("status", "tier", "grid", "category")
 def local_time(value: Any, fmt: str = "%m-%d %H:%M") -> str:
     """A UTC timestamp in the district's time zone, the way staff read times."""
     return value.astimezone(current_context().settings.tz).strftime(fmt) if value else ""
+
+
+@blueprint.app_template_filter("mask_phone")
+def masked_phone(value: Any) -> str:
+    """A phone number as staff see it on every page: 138****5678."""
+    return mask_phone(str(value) if value else None)
 
 
 def _area_grids(staff: StaffUser) -> list[Grid]:
@@ -87,7 +95,8 @@ def _assignee_choices(staff: StaffUser) -> list[StaffUser]:
     return list(db_session().scalars(query.order_by(StaffUser.role, StaffUser.username).limit(300)))
 
 
-def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> Any:
+def _case_page(case: Case, *, error: str | None = None, status: int = 200, revealed_phone: str | None = None) -> Any:
+    # `revealed_phone`: the full call-back number in place of the masked one (「查看完整号码」).
     settings = current_context().settings
     session = db_session()
     moves = case_service.available_moves(g.staff, case)
@@ -106,6 +115,8 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> An
         render_template(
             "console/case.html",
             case=case,
+            masked_phone=mask_phone(case.contact_phone),
+            revealed_phone=revealed_phone,
             moves=[(name, case_service.MOVES[name]) for name in moves],
             error=error,
             map_svg=drawing,
@@ -165,3 +176,22 @@ def act(number: str, action: str) -> Any:
         raise
     flash(f"已{label}：案件 {number} 现为「{new_status}」", "ok")
     return redirect(url_for("console_cases.case_page", number=number), code=303)
+
+
+REFUSALS = {
+    "forbidden": (403, "您无权查看该案件的联系电话"),
+    "rate_limited": (429, "查看完整号码太频繁，请一小时后再试"),
+}
+
+
+@blueprint.post("/cases/<number>/phone/reveal")
+@page_staff_required
+def reveal_phone(number: str) -> Any:
+    """「查看完整号码」: the case page once more with the full number, audited; never a GET."""
+    check_csrf()
+    outcome = contact.reveal(g.staff, number)
+    if outcome.refused is not None:
+        status, sentence = REFUSALS[outcome.refused]
+        abort(status, description=sentence)
+    body, status = _case_page(case_service.find_case(db_session(), g.staff, number), revealed_phone=outcome.phone)
+    return contact.not_kept(make_response(body, status))
