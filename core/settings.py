@@ -155,6 +155,8 @@ class Settings:
     console_max_hours: int = 12
     # Every staff account must sign in with a TOTP code as well (二次验证); off until all have enrolled.
     staff_totp_required: bool = False
+    # The access log (审计日志) is kept this many days, then deleted by the daily purge (网络安全法: six months).
+    retention_access_log_days: int = 180
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None

@@ -10,9 +10,9 @@ from flask import Flask, g
 def init_app(app: Flask) -> None:
     """Register every console page; a module with NAV = (endpoint, label) gets a link in the top bar,
     shown to the roles in its NAV_ROLES if it has one."""
-    from web.staff.console import account, auth, cases, figures, grants, jobs, patrol, platform
+    from web.staff.console import account, audit, auth, cases, figures, grants, jobs, patrol, platform
 
-    modules: tuple[ModuleType, ...] = (auth, cases, figures, patrol, jobs, platform, grants, account)
+    modules: tuple[ModuleType, ...] = (auth, cases, figures, patrol, jobs, platform, grants, audit, account)
     for module in modules:
         app.register_blueprint(module.blueprint)
     nav = [(module.NAV, getattr(module, "NAV_ROLES", None)) for module in modules if hasattr(module, "NAV")]
