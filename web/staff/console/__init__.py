@@ -6,6 +6,9 @@ from types import ModuleType
 
 from flask import Flask, g
 
+from core.glossary import Role
+from web.staff.audit import AUDITOR_ENDPOINTS
+
 
 def init_app(app: Flask) -> None:
     """Register every console page; a module with NAV = (endpoint, label) gets a link in the top bar,
@@ -18,8 +21,12 @@ def init_app(app: Flask) -> None:
     nav = [(module.NAV, getattr(module, "NAV_ROLES", None)) for module in modules if hasattr(module, "NAV")]
 
     def console_nav() -> list[tuple[str, str]]:
-        # A link only for those the page lets in (NAV_ROLES; none given: everyone signed in).
+        # A link only for those the page lets in (NAV_ROLES; none given: everyone signed in), and for
+        # the auditor only the pages they may open at all.
         role = g.staff.role if g.get("staff") is not None else None
-        return [entry for entry, roles in nav if roles is None or role in roles]
+        shown = [entry for entry, roles in nav if roles is None or role in roles]
+        if role == Role.AUDITOR:
+            shown = [entry for entry in shown if entry[0] in AUDITOR_ENDPOINTS]
+        return shown
 
     app.jinja_env.globals["console_nav"] = console_nav
