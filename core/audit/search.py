@@ -34,6 +34,8 @@ class AuditQuery:
     def filters(self) -> dict[str, str]:
         """The filters set, by name, for the page's links and the search's own entry."""
         named = {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
             "actor": self.actor,
             "action": self.action,
             "target_type": self.target_type,

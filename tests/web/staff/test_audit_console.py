@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from core.audit import Actor, record
 from core.audit import actions as A
 from core.glossary import Role
-from core.models import StaffUser
+from core.models import Case, Checkpoint, StaffUser
+from core.services import patrol
+from core.services.staff import visible_cases
 from tests.support import factories
 from tests.support.audit import ADDRESS, entries, from_address, last
 from tests.support.console import console_login, csrf_token, table_rows
@@ -161,3 +163,14 @@ def test_an_entry_edited_in_the_database_shows_where_the_chain_breaks(app, clien
     html = client.get("/console/audit").get_data(as_text=True)
     assert "校验未通过" in html and f"从第 {target.id} 条" in html
     assert f'<tr class="broken">\n      <td>{target.id}</td>' in html
+
+
+def test_an_auditor_given_a_grid_by_mistake_still_patrols_and_sees_nothing(app, number):
+    with app.extensions["gongzhi"].database.session() as s:
+        misplaced = factories.staff(s, "audit-g1", Role.AUDITOR, "G1")
+        point = Checkpoint(label="CP7", name="东门", grid=misplaced.grid, lat=31.8, lng=117.3)
+        s.add(point)
+        s.flush()
+        assert not patrol.may_check_in(misplaced, point)
+        assert patrol.area_path(misplaced) is None
+        assert s.scalars(select(Case).where(visible_cases(misplaced))).all() == []
