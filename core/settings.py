@@ -228,6 +228,8 @@ class Settings:
     personal_data_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
     # How many full phone numbers one staff member may reveal (「查看完整号码」) in an hour.
     phone_reveals_per_hour: int = 30
+    # The access log (审计日志) is kept this many days, then deleted by the daily purge (网络安全法: six months).
+    retention_access_log_days: int = 180
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None

@@ -77,8 +77,8 @@ def area_path(staff: StaffUser) -> str | None:
     """The path prefix of the part of the grid `staff` acts in: "/" for all of it, None for none."""
     if staff.role == Role.DISTRICT_CENTER:
         return "/"
-    if staff.role == Role.COMMITTEE or staff.grid is None:
-        return None
+    if staff.role in (Role.COMMITTEE, Role.AUDITOR) or staff.grid is None:
+        return None  # the auditor patrols nothing, even if given a grid by mistake
     return staff.grid.path
 
 

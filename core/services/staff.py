@@ -133,9 +133,18 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
 
 class SignInRefused(Forbidden):
-    """Sign-in refused. Wrong password, unknown user, locked account: one answer for all three."""
+    """Sign-in refused. Wrong password, unknown user, locked account: one answer for all three.
+
+    For the access log only (never shown): `reason` (password, second_factor, locked) and the
+    id of the account tried, when one of that name exists.
+    """
 
     code = "invalid_credentials"
+
+    def __init__(self, message: str, *, reason: str = "password", staff_id: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.staff_id = staff_id
 
 
 class TooManyAttempts(Forbidden):
@@ -234,16 +243,18 @@ def sign_in(
     if client_limited:
         raise TooManyAttempts(CLIENT_LIMITED)
     staff = authenticate(session, username, password)
+    reason = "locked" if locked else "password"
     if (
         staff is not None
         and not locked
         and staff.totp_secret is not None
         and not staff_totp.check(staff, second_factor, secret_key=secret_key)
     ):
-        staff = None
+        staff, reason = None, "second_factor"
     if staff is None or locked:
         _record_failure(redis, username, client, limits)
-        raise SignInRefused(REFUSED)
+        tried = session.scalar(select(StaffUser.id).where(StaffUser.username == username))
+        raise SignInRefused(REFUSED, reason=reason, staff_id=tried)
     _record_success(redis, username, client)
     return staff
 

@@ -19,6 +19,8 @@ from core.models import StaffUser
 from core.services.staff import SignInLimits
 from web.context import current_context, db_session
 from web.errors import json_error
+from web.staff.audit import client_address as client_address
+from web.staff.audit import refuse_auditor_api, refuse_auditor_page
 
 SALT = "gongzhi.staff-token"
 # Pages a session that still has to enrol a second factor (STAFF_TOTP_REQUIRED) may open.
@@ -27,11 +29,6 @@ ENROLMENT_ENDPOINTS = frozenset({"console_account.page", "console_account.totp",
 
 def _now() -> float:
     return time.time()
-
-
-def client_address() -> str:
-    """The address sign-in limits count by: the peer of this request (a proxy in front must pass it on)."""
-    return request.remote_addr or "unknown"
 
 
 def sign_in_limits() -> SignInLimits:
@@ -70,7 +67,10 @@ def token_staff() -> StaffUser | Any:
 
 
 def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Let the request through only with a valid staff token; the person is in `g.staff`."""
+    """Let the request through only with a valid staff token; the person is in `g.staff`.
+
+    An auditor's token opens nothing here (403): they read the access log in the console alone.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -78,6 +78,9 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if not isinstance(staff, StaffUser):
             return staff
         g.staff = staff
+        refused = refuse_auditor_api(staff)
+        if refused is not None:
+            return refused
         return view(*args, **kwargs)
 
     return wrapper
@@ -130,7 +133,10 @@ def signed_in_staff() -> StaffUser | None:
 
 
 def page_staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Let a page through only for signed-in staff (in `g.staff`); others go to the console sign-in."""
+    """Let a page through only for signed-in staff (in `g.staff`); others go to the console sign-in.
+
+    An auditor is let through to their own pages only (web/staff/audit.AUDITOR_ENDPOINTS); 403 elsewhere.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -140,6 +146,7 @@ def page_staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if session.get("must_enrol") and request.endpoint not in ENROLMENT_ENDPOINTS:
             return redirect(url_for("console_account.totp"), code=303)
         g.staff = staff
+        refuse_auditor_page(staff)
         return view(*args, **kwargs)
 
     return wrapper

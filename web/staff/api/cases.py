@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, g, request
 from sqlalchemy import select
 
+from core.audit import Actor, record
+from core.audit import actions as A
 from core.errors import InvalidInput
-from core.glossary import PhotoStatus
+from core.glossary import PhotoStatus, Role
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
 from core.privacy.contact import mask_phone
@@ -21,6 +23,7 @@ from web import uploads
 from web.context import current_context, current_store, db_session
 from web.errors import json_error
 from web.limits import body_limit, uploads_limit
+from web.staff.audit import list_detail, note, tried_account, viewed_case
 from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
@@ -114,14 +117,36 @@ def token():  # type: ignore[no-untyped-def]
                 secret_key=context.settings.secret_key,
             )
         except TooManyAttempts as refused:
+            note(A.STAFF_SIGN_IN_FAILED, result="denied", detail={"channel": "api", "reason": "client_limited"})
             return json_error(429, refused.code, refused.message)
         except SignInRefused as refused:
+            uow.rollback()
+            note(
+                A.STAFF_SIGN_IN_FAILED,
+                A.TARGET_STAFF,
+                refused.staff_id,
+                result="failed",
+                detail={"channel": "api", "reason": refused.reason},
+                actor=tried_account(refused.staff_id),
+            )
             return json_error(401, refused.code, refused.message)
-        uow.commit()
+        actor = Actor.of_staff(staff, client_address())
+
+        def signed_in(result: str = "ok", reason: str | None = None) -> None:
+            detail = {"channel": "api", "reason": reason} if reason else {"channel": "api"}
+            record(uow.session, actor, A.STAFF_SIGN_IN, A.TARGET_STAFF, staff.id, result=result, detail=detail)
+            uow.commit()
+
+        if staff.role == Role.AUDITOR:
+            # The auditor works in the console alone; a token would open nothing (web/staff/audit.py).
+            signed_in("denied", "role")
+            return json_error(403, "forbidden", "审计管理员只能在工作台查看审计日志，不能使用工作人员接口")
         if context.settings.staff_totp_required and staff.totp_secret is None:
+            signed_in("denied", "totp_enrolment")
             return json_error(
                 403, "totp_enrolment_required", "本系统要求两步验证：请先登录工作台，在「账号安全」中绑定验证器"
             )
+        signed_in()
     return {
         "token": issue_token(staff),
         "expires_in": current_context().settings.staff_token_max_age_seconds,
@@ -161,13 +186,14 @@ def cases():  # type: ignore[no-untyped-def]
         page=_page_number(args.get("page")),
     )
     found = queue(db_session(), g.staff, wanted)
+    note(A.CASE_LIST, detail=list_detail("api", wanted.view, found.page, len(found.cases)))
     return {"page": found.page, "has_more": found.has_more, "cases": [case_json(c) for c in found.cases]}
 
 
 @blueprint.get("/cases/<number>")
 @staff_required
 def show(number: str):  # type: ignore[no-untyped-def]
-    case = case_service.find_case(db_session(), g.staff, number)
+    case = viewed_case(number, channel="api")
     return case_json(case, staff=g.staff, with_timeline=True)
 
 

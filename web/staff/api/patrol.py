@@ -10,6 +10,7 @@ from flask import Blueprint, g, request
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
+from core.audit import actions as A
 from core.codes import Verdict
 from core.errors import InvalidInput, NotFound
 from core.geo import Point
@@ -20,6 +21,7 @@ from core.services.assignees import record_position
 from core.services.checkpoints import FORGED, SCENE_PREFIX, Scanned, resolve_code, resolve_scene, resolve_url
 from web.context import current_context, db_session
 from web.errors import json_error
+from web.staff.audit import note
 from web.staff.auth import staff_required
 
 blueprint = Blueprint("patrol_api", __name__, url_prefix="/api/v1/staff")
@@ -112,6 +114,7 @@ def list_check_ins():  # type: ignore[no-untyped-def]
         day=_day(request.args.get("day")),
         tz=current_context().settings.tz,
     )
+    note(A.CHECKINS_VIEW, detail={"channel": "api", "kind": "check_ins", "count": len(entries)})
     return {"check_ins": [check_in_json(e.check_in, e.staff) for e in entries]}
 
 
@@ -121,6 +124,7 @@ def grid_coverage():  # type: ignore[no-untyped-def]
     tz = current_context().settings.tz
     day = _day(request.args.get("day")) or datetime.now(tz).date()
     rows = patrol.coverage(db_session(), g.staff, day=day, tz=tz, grid_code=request.args.get("grid") or None)
+    note(A.CHECKINS_VIEW, detail={"channel": "api", "kind": "coverage", "count": len(rows)})
     return {
         "day": day.isoformat(),
         "grids": [

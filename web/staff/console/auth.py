@@ -6,10 +6,14 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from core.audit import Actor, record
+from core.audit import actions as A
+from core.glossary import Role
 from core.services.staff import SignInRefused, TooManyAttempts, sign_in
 from web.context import current_context
 from web.csrf import check_csrf
 from web.redirects import safe_next
+from web.staff.audit import note, tried_account
 from web.staff.auth import client_address, end_staff_session, sign_in_limits, start_staff_session
 
 blueprint = Blueprint("console_auth", __name__, url_prefix="/console")
@@ -35,14 +39,36 @@ def login() -> Any:
                 secret_key=context.settings.secret_key,
             )
         except TooManyAttempts as refused:
+            note(A.STAFF_SIGN_IN_FAILED, result="denied", detail={"channel": "console", "reason": "client_limited"})
             return render_template("console/login.html", next=target, error=refused.message), 429
         except SignInRefused as refused:
+            uow.rollback()
+            note(
+                A.STAFF_SIGN_IN_FAILED,
+                A.TARGET_STAFF,
+                refused.staff_id,
+                result="failed",
+                detail={"channel": "console", "reason": refused.reason},
+                actor=tried_account(refused.staff_id),
+            )
             return render_template("console/login.html", next=target, error=refused.message), 401
+        record(
+            uow.session,
+            Actor.of_staff(staff, client_address()),
+            A.STAFF_SIGN_IN,
+            A.TARGET_STAFF,
+            staff.id,
+            detail={"channel": "console"},
+        )
         uow.commit()
         must_enrol = context.settings.staff_totp_required and staff.totp_secret is None
         start_staff_session(staff, must_enrol=must_enrol)
+        auditor = staff.role == Role.AUDITOR
     if must_enrol:
         return redirect(url_for("console_account.totp"), code=303)
+    if auditor and not target.startswith(url_for("console_audit.log")):
+        # The queue, everyone else's first page, is closed to the auditor: their page is the log.
+        target = url_for("console_audit.log")
     return redirect(target, code=303)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
+from core.audit import actions as A
 from core.errors import GongzhiError, InvalidInput
 from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
@@ -23,6 +24,7 @@ from web.csrf import check_csrf
 from web.errors import STATUS
 from web.limits import body_limit, uploads_limit
 from web.staff import contact
+from web.staff.audit import list_detail, note, viewed_case
 from web.staff.auth import page_staff_required
 from web.staff.console.maps import case_map_svg
 
@@ -67,6 +69,7 @@ def queue() -> Any:
     except InvalidInput as error:
         flash(error.message, "error")
         return redirect(url_for("console_cases.queue"), code=303)
+    note(A.CASE_LIST, detail=list_detail("console", wanted.view, found.page, len(found.cases)))
     kept = {name: getattr(wanted, name) for name in FILTERS if getattr(wanted, name)}
     categories = db_session().scalars(
         select(Category).where(Category.parent_id.is_(None)).order_by(Category.sort_order)
@@ -136,7 +139,7 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200, revea
 @blueprint.get("/cases/<number>")
 @page_staff_required
 def case_page(number: str) -> Any:
-    return _case_page(case_service.find_case(db_session(), g.staff, number))
+    return _case_page(viewed_case(number, channel="console"))
 
 
 def _form_params() -> dict[str, Any]:

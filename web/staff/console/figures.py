@@ -120,7 +120,7 @@ def figures_page() -> Any:
     table = to_csv_rows([(area.code or "", f"{area.name}（合计）", total), *children])
     if request.args.get("format") == "csv":
         name = f"figures_{area.code or 'district'}_{period.first}_{period.last}.csv"
-        return csv_response(table, name)
+        return csv_response(table, name, kind="figures")
     return render_template(
         "console/figures.html",
         area=area,

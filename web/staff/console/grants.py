@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from core.audit import actions as A
 from core.errors import Forbidden, GongzhiError, InvalidInput, NotFound
 from core.glossary import PhotoStatus, Role
 from core.grants import applications, committee, decisions, loop, money, progress
@@ -17,6 +18,7 @@ from core.models import GrantApplication, GrantEvent, GrantFile, GrantMember, Gr
 from web import grant_files
 from web.context import current_context, db_session
 from web.csrf import check_csrf
+from web.staff.audit import note
 from web.staff.auth import page_staff_required
 from web.staff.console import grant_forms
 
@@ -107,6 +109,8 @@ def round_page(round_id: int) -> Any:
     try:
         grant_round = grant_rounds.visible_round(session, _me(session), round_id)
     except NotFound:
+        exists = session.get(GrantRound, round_id) is not None
+        note(A.GRANT_APPLICATION_LIST, A.TARGET_GRANT_ROUND, round_id, result="denied" if exists else "failed")
         abort(404)
     found = session.scalars(
         select(GrantApplication)
@@ -117,6 +121,7 @@ def round_page(round_id: int) -> Any:
     for application in found:
         eligible, scored, average = committee.tally(session, application)
         rows.append((application, eligible, scored, average, committee.supports(session, application.id)))
+    note(A.GRANT_APPLICATION_LIST, A.TARGET_GRANT_ROUND, round_id, detail={"count": len(rows)})
     members = [(m, session.get(StaffUser, m.staff_id)) for m in grant_round.members]
     candidates = session.scalars(select(StaffUser).where(StaffUser.role == Role.COMMITTEE).order_by(StaffUser.username))
     return render_template(
@@ -186,15 +191,25 @@ def publish(round_id: int) -> Any:
     return _act("评审结果已公布，申请人将收到通知", url_for("console_grants.round_page", round_id=round_id), work)
 
 
-def _application(session: Any, application_id: int) -> GrantApplication:
-    """An application of a round the staff member runs or sits on; 404 for any other."""
+def _application(session: Any, application_id: int, *, audited: bool = False) -> GrantApplication:
+    """An application of a round the staff member runs or sits on; 404 for any other.
+
+    `audited`: this is a view of it; the view, or its refusal, goes in the access log.
+    """
     application = session.get(GrantApplication, application_id)
+    target = (A.GRANT_APPLICATION_VIEW, A.TARGET_GRANT_APPLICATION, application_id)
     if application is None:
+        if audited:
+            note(*target, result="failed")
         abort(404)
     try:
         grant_rounds.visible_round(session, _me(session), application.round_id)
     except NotFound:
+        if audited:
+            note(*target, result="denied")
         abort(404)
+    if audited:
+        note(*target, detail={"round": application.round_id})
     return application
 
 
@@ -202,7 +217,7 @@ def _application(session: Any, application_id: int) -> GrantApplication:
 @page_staff_required
 def application_page(application_id: int) -> Any:
     session = db_session()
-    application = _application(session, application_id)
+    application = _application(session, application_id, audited=True)
     seat = _seat(session, application.round_id)
     events = session.scalars(
         select(GrantEvent).where(GrantEvent.application_id == application.id).order_by(GrantEvent.id)

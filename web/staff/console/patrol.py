@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request
 
+from core.audit import actions as A
 from core.glossary import Role
 from core.services import patrol
 from core.services.patrol import GridCoverage
 from web.context import current_context, db_session
+from web.staff.audit import note
 from web.staff.auth import page_staff_required
 from web.staff.console.reporting import (
     Area,
@@ -101,7 +103,9 @@ def coverage_page() -> Any:
     rows = coverage_rows(area, period)
     days = period.days()
     if request.args.get("format") == "csv":
-        return csv_response(csv_rows(rows, days), f"patrol_{area.code or 'district'}_{period.first}_{period.last}.csv")
+        name = f"patrol_{area.code or 'district'}_{period.first}_{period.last}.csv"
+        return csv_response(csv_rows(rows, days), name, kind="patrol_coverage")
+    note(A.CHECKINS_VIEW, detail={"channel": "console", "kind": "coverage", "count": len(rows)})
     extra = {"area": area.code} if area.code else {}
     month = this_month(today)
     quick = [
