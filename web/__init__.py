@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core.privacy.masking import mask_text
 from core.context import AppContext
 from core.grants.terms import yuan
+from core.privacy.masking import mask_text
 
 EXTENSION = "gongzhi"
 
