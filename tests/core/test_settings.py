@@ -49,6 +49,13 @@ def test_production_with_everything_set_starts():
     assert Settings.from_env(PRODUCTION).is_production
 
 
+def test_production_pushes_to_an_https_platform():
+    settings = Settings.from_env(PRODUCTION | {"PLATFORM_URL": "https://platform.example.gov.cn/cases"})
+    assert settings.platform_url == "https://platform.example.gov.cn/cases"
+    # Development may still use a local fake platform over http.
+    assert Settings.from_env({"PLATFORM_URL": "http://127.0.0.1:9/cases"}).platform_url.startswith("http://")
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -58,6 +65,10 @@ def test_production_with_everything_set_starts():
         ({"CHECKPOINT_KEY": "short"}, "CHECKPOINT_KEY"),
         ({"SECRET_KEY_FALLBACKS": f"{'o' * 40},{Settings.secret_key}"}, "SECRET_KEY_FALLBACKS"),
         ({"WECHAT_TOKEN": Settings.wechat_token}, "WECHAT_TOKEN"),
+        # Cases, photo links and reporter references must not cross the network in the clear.
+        ({"PLATFORM_URL": "http://platform.example.gov.cn/cases"}, "PLATFORM_URL"),
+        ({"PLATFORM_URL": "platform.example.gov.cn/cases"}, "PLATFORM_URL"),
+        ({"PLATFORM_REFERENCE_KEY": "short"}, "PLATFORM_REFERENCE_KEY"),
     ],
 )
 def test_production_refuses_keys_anyone_can_read_or_guess(changes, named):

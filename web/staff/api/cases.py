@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 from core.glossary import PhotoStatus
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
+from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.intake import MAX_PHOTOS
@@ -64,6 +65,9 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
     if staff is not None:
         data["moves"] = case_service.available_moves(staff, case)
     if with_timeline:
+        # One case opened by its handler: who reported it (匿名 for an anonymous report) and the
+        # call-back number they left. Never in queue listings, never an openid or resident id.
+        data["reporter"] = reporter_for_staff(case)
         data["timeline"] = [
             {
                 "action": e.action,

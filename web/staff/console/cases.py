@@ -12,6 +12,7 @@ from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
 from core.media_urls import media_path
 from core.models import Case, Category, Grid, Photo, StaffUser
+from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
 from core.services import queues
 from core.services.assignees import suggest_assignees
@@ -106,6 +107,7 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> An
         render_template(
             "console/case.html",
             case=case,
+            reporter=reporter_for_staff(case),
             moves=[(name, case_service.MOVES[name]) for name in moves],
             error=error,
             map_svg=drawing,
