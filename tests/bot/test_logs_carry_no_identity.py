@@ -1,4 +1,4 @@
-"""Logs carry a resident id, never an openid or unionid: a whole bot conversation and mini-program sign-ins, at DEBUG."""
+"""Logs carry a resident id, never an openid or unionid: a bot conversation and mini-program sign-ins, at DEBUG."""
 
 from __future__ import annotations
 
