@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.glossary import CaseStatus
+from core.models import CaseEvent
+from core.notices import notice_body
 from core.privacy.masking import MASK, mask_optional, mask_text
 
 MASKED = [
@@ -107,3 +110,8 @@ def test_missing_text_stays_missing() -> None:
     assert mask_optional(None) is None
     assert mask_optional("") is None
     assert mask_optional("电话13812345678") == "电话" + MASK
+
+
+def test_a_rejection_reason_sent_to_every_follower_is_masked() -> None:
+    event = CaseEvent(action="reject", to_status=CaseStatus.REJECTED, note="已电话 13812345678 联系3栋502室住户", data={})
+    assert notice_body(event) == f"经核实不予受理。原因：已电话 {MASK} 联系{MASK}住户"
