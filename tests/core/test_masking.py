@@ -113,5 +113,7 @@ def test_missing_text_stays_missing() -> None:
 
 
 def test_a_rejection_reason_sent_to_every_follower_is_masked() -> None:
-    event = CaseEvent(action="reject", to_status=CaseStatus.REJECTED, note="已电话 13812345678 联系3栋502室住户", data={})
+    event = CaseEvent(
+        action="reject", to_status=CaseStatus.REJECTED, note="已电话 13812345678 联系3栋502室住户", data={}
+    )
     assert notice_body(event) == f"经核实不予受理。原因：已电话 {MASK} 联系{MASK}住户"
