@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 from sqlalchemy import select
 
 from core.glossary import Role
@@ -50,8 +53,19 @@ def test_a_staff_members_wechat_location_is_kept_only_on_duty(app, client, world
         s.commit()
     wechat = WeChatSender.for_settings(client, settings)
 
+    sent = itertools.count(int(time.time()))
+
     def report(lat: float) -> None:
-        body = build("event", STAFF_OPENID, Event="LOCATION", Latitude=lat, Longitude=117.305, Precision=30)
+        # WeChat deduplicates events by sender and CreateTime: each report has its own second.
+        body = build(
+            "event",
+            STAFF_OPENID,
+            create_time=next(sent),
+            Event="LOCATION",
+            Latitude=lat,
+            Longitude=117.305,
+            Precision=30,
+        )
         assert wechat.post(body).status_code == 200
 
     report(31.801)  # off duty (the default): neither as staff nor as a resident
