@@ -71,13 +71,17 @@ def on_location(turn: Turn, message: Any) -> None:
         return None  # not a position: nothing to keep
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):
         return None  # math.nan fails these comparisons too
+    staff = patrol.staff_for_openid(turn.session, resident.openid)
+    if staff is not None and not staff.on_duty:
+        # A staff member's phone keeps reporting after work: off duty, where they are is nobody's
+        # business, as a worker nor as a resident (docs/privacy.md, Minimum exposure).
+        return None
     resident.last_lat, resident.last_lng = lat, lng
     resident.last_coord_system = CoordSystem.GCJ02
     resident.last_located_at = utcnow()
-    staff = patrol.staff_for_openid(turn.session, resident.openid)
     if staff is not None:
         # A bound staff member's phone reports where they are: the dispatcher's nearest-worker list uses it.
-        record_position(staff, Point(resident.last_lat, resident.last_lng, CoordSystem.GCJ02))
+        record_position(staff, Point(lat, lng, CoordSystem.GCJ02))
     return None  # WeChat expects nothing but `success` for this report
 
 

@@ -100,6 +100,13 @@ def _refuse_known_secrets(env: Mapping[str, str]) -> None:
             "PERSONAL_DATA_KEY is the development key; make 32 random bytes with"
             " python3 -c 'import secrets; print(secrets.token_hex(32))'"
         )
+    platform_url = env.get("PLATFORM_URL", "").strip()
+    if platform_url and not platform_url.lower().startswith("https://"):
+        # Cases, photo links and reporter references would cross the network in the clear.
+        raise ConfigError("PLATFORM_URL must be an https:// address in production")
+    reference_key = env.get("PLATFORM_REFERENCE_KEY")
+    if reference_key and len(reference_key.encode()) < MIN_KEY_BYTES:
+        raise ConfigError(f"PLATFORM_REFERENCE_KEY must be at least {MIN_KEY_BYTES} bytes; make one with {KEY_HINT}")
     if env.get("WECHAT_TOKEN") == Settings.wechat_token:
         raise ConfigError("WECHAT_TOKEN is the development value; set the token of your official account")
 
@@ -204,6 +211,9 @@ class Settings:
     platform_url: str | None = None
     platform_secret: str | None = field(default=None, repr=False)
     platform_timeout_seconds: float = 10.0
+    # Keys the opaque reporter reference sent to the platform (core/privacy/reporter.py); unset: a
+    # key derived from SECRET_KEY (rotating SECRET_KEY then changes every reference).
+    platform_reference_key: str | None = field(default=None, repr=False)
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For and X-Forwarded-Proto are believed;
     # 0 trusts none, so every client is its socket's address.
     trusted_proxy_hops: int = 0

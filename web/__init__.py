@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.context import AppContext
 from core.grants.terms import yuan
+from core.privacy.masking import mask_text
 
 EXTENSION = "gongzhi"
 
@@ -53,6 +54,8 @@ def create_app(context: AppContext) -> Flask:
     cli.init_app(app)
     # Money is kept in fen; the public grant pages and the console's both show it as 元.
     app.add_template_filter(_yuan, "yuan")
+    # Every text a public page shows from what someone typed passes this (core.privacy.masking).
+    app.add_template_filter(mask_text, "masked")
     public.init_app(app)
     residents.init_app(app)
     staff.init_app(app)

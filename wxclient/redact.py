@@ -27,6 +27,9 @@ SECRET_NAMES = (
 _NAMES = "|".join(SECRET_NAMES)
 _IN_QUERY = re.compile(rf"(?<![\w-])({_NAMES})=([^&\s'\"#,)\]}}]+)", re.IGNORECASE)
 _IN_JSON = re.compile(rf"([\"']({_NAMES})[\"']\s*[:,]\s*[\"'])([^\"']*)([\"'])", re.IGNORECASE)
+# A safety net behind the call sites (which log resident ids, never these): a bare value shaped like
+# a WeChat openid or unionid — 28 or 29 characters of letters, digits, "-" and "_" starting with "o".
+_WECHAT_ID = re.compile(r"(?<![\w-])o[A-Za-z0-9_-]{27,28}(?![\w-])")
 # Shorter values are too likely to occur by chance (an id, a word) to be cut everywhere.
 MIN_KNOWN_LENGTH = 6
 
@@ -43,14 +46,15 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every credential it carries replaced by MASK."""
+    """`text` with every credential, and anything shaped like an openid or unionid, replaced by MASK."""
     if not text:
         return text
     for value in sorted(_known, key=len, reverse=True):  # longest first: one may contain another
         if value in text:
             text = text.replace(value, MASK)
     text = _IN_QUERY.sub(lambda m: f"{m[1]}={MASK}", text)
-    return _IN_JSON.sub(lambda m: f"{m[1]}{MASK}{m[4]}", text)
+    text = _IN_JSON.sub(lambda m: f"{m[1]}{MASK}{m[4]}", text)
+    return _WECHAT_ID.sub(MASK, text)
 
 
 class _RedactingRecord(logging.LogRecord):

@@ -1,1 +1,2 @@
-"""Personal information protection (PIPL): contact details encrypted at rest, masking, and the like."""
+"""Personal information protection (PIPL): notice and consent, what is shown to whom and masked, contact
+details encrypted at rest, the resident's rights and retention."""

@@ -41,7 +41,7 @@ def reveal_contact_phone(
     if not can_see(staff, case):
         audit.record(session, actor, ACTION, "case", case.id, result="denied", detail={"field": FIELD})
         return Reveal(refused="forbidden")
-    if not case.contact_phone:
+    if not case.contact_phone or case.anonymous:  # an anonymous report names no one, not even by phone
         raise NotFound("该案件没有留联系电话")
     if not count_reveal():
         detail = {"field": FIELD, "reason": "rate_limited"}

@@ -28,11 +28,31 @@ class Suggestion:
 
 
 def record_position(staff: StaffUser, point: Point, *, on_duty: bool | None = None, at: datetime | None = None) -> None:
-    """Keep `staff`'s last known position (WeChat LOCATION, a check-in, the staff API)."""
-    staff.last_lat, staff.last_lng, staff.last_coord_system = point.lat, point.lng, point.system
-    staff.last_located_at = at or utcnow()
+    """Keep `staff`'s last known position (WeChat LOCATION, a check-in, the staff API) — only while on duty.
+
+    A staff member's whereabouts are theirs off duty: a position arriving then is dropped, and going
+    off duty (`on_duty=False`) clears the one kept. Going on duty with a position keeps it.
+    """
     if on_duty is not None:
         staff.on_duty = on_duty
+    if not staff.on_duty:
+        clear_position(staff)
+        return
+    staff.last_lat, staff.last_lng, staff.last_coord_system = point.lat, point.lng, point.system
+    staff.last_located_at = at or utcnow()
+
+
+def go_off_duty(staff: StaffUser) -> None:
+    """End `staff`'s duty: no longer suggested for cases, and their last position forgotten."""
+    staff.on_duty = False
+    clear_position(staff)
+
+
+def clear_position(staff: StaffUser) -> None:
+    """Forget where `staff` was last seen."""
+    staff.last_lat = staff.last_lng = None
+    staff.last_coord_system = None
+    staff.last_located_at = None
 
 
 def suggest_assignees(

@@ -115,6 +115,7 @@ def _loaded() -> Select[tuple[Case]]:
     return select(Case).options(
         selectinload(Case.category),
         selectinload(Case.checkpoint),
+        selectinload(Case.grid),
         selectinload(Case.assignee),
         selectinload(Case.events),
     )

@@ -33,6 +33,8 @@ SOURCES = ("page", "wechat", "api")
 # A second scan of the same checkpoint by the same person within this window is the same check-in.
 DOUBLE_SCAN_WINDOW = timedelta(minutes=5)
 MAX_CHECK_INS = 500
+# Who sees the check-ins of everyone in their area; anyone else sees only their own.
+OVERSEERS = frozenset({Role.DISTRICT_CENTER, Role.STREET_CENTER, Role.COMMUNITY_STATION, Role.GRID_LEADER})
 
 BINDING_TTL_SECONDS = 10 * 60
 # Wrong codes one openid may send within BINDING_TTL_SECONDS before binding is refused for a while.
@@ -208,7 +210,8 @@ def check_ins(
 ) -> list[CheckInEntry]:
     """The check-ins `viewer` may see, newest first, with each one's staff member and checkpoint.
 
-    Filtered to the viewer's area (the district center sees all), and optionally to a grid's
+    Filtered to the viewer's area (the district center sees all) — a grid worker or department
+    sees only their own — and optionally to a grid's
     subtree, one person (by username) and one local day in `tz`. One query, at most `limit` rows.
     """
     prefix = _scope(session, viewer, grid_code)
@@ -225,6 +228,10 @@ def check_ins(
     )
     if prefix != "/":
         query = query.where(Grid.path.startswith(prefix, autoescape=True))
+    if viewer.role not in OVERSEERS:
+        # A grid worker's (or a department's) check-ins say where they were and when: each sees
+        # only their own; those who lead an area see its people's.
+        query = query.where(CheckIn.staff_id == viewer.id)
     if username:
         query = query.where(StaffUser.username == username)
     if day is not None:

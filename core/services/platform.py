@@ -24,6 +24,8 @@ from core.errors import InvalidInput, NotFound
 from core.glossary import PhotoStatus
 from core.media_urls import URL_MAX_AGE_SECONDS, media_url
 from core.models import Case, Photo, PlatformPush
+from core.privacy.masking import mask_text
+from core.privacy.reporter import ANONYMOUS
 from core.settings import Settings
 
 SIGNATURE_HEADER = "X-Gongzhi-Signature"
@@ -99,10 +101,14 @@ def photo_links(session: Session, case: Case, settings: Settings) -> list[dict[s
     ]
 
 
-def push_body(case: Case, key: str, tz: tzinfo, photos: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+def push_body(
+    case: Case, key: str, tz: tzinfo, photos: Sequence[dict[str, str]] = (), *, reference: str | None = None
+) -> dict[str, Any]:
     """What the platform receives for an accepted case (schema `push-request` in docs/platform-api.md).
 
-    No personal data of the reporter is sent: no openid, name or phone. `photos` are photo_links().
+    No personal data of the reporter is sent: no openid, name, phone or resident id, only `reference`
+    (core.privacy.reporter.reporter_reference: opaque, stable per resident, None when anonymous). The
+    description and location label pass core.privacy.masking. `photos` are photo_links().
     """
     location = None
     if case.lat is not None and case.lng is not None and case.coord_system is not None:
@@ -110,18 +116,19 @@ def push_body(case: Case, key: str, tz: tzinfo, photos: Sequence[dict[str, str]]
             "lat": case.lat,
             "lng": case.lng,
             "coord_system": case.coord_system.value,
-            "label": case.location_label or "",
+            "label": mask_text(case.location_label or ""),
         }
     return {
         "idempotency_key": key,
         "number": case.number,
         "source": case.source.value,
         "category": {"code": case.category.code, "name": case.category.name} if case.category else None,
-        "description": case.description or "",
+        "description": mask_text(case.description or ""),
         "location": location,
         "grid": {"code": case.grid.code, "name": case.grid.name} if case.grid else None,
         "tier": case.tier.value if case.tier else None,
         "routing_note": case.routing_note,
+        "reporter": {"anonymous": case.anonymous, "label": ANONYMOUS if case.anonymous else None, "ref": reference},
         "photos": list(photos),
         "photo_links_expire_in": URL_MAX_AGE_SECONDS,
         "created_at": _local(case.created_at, tz),

@@ -64,7 +64,12 @@ def _link(session: Session, mini_openid: str, unionid: str | None) -> Resident:
         _merge_into(session, by_union, by_mini)
         return by_union
     # WeChat does not give one unionid to two people; keep what we have rather than guess.
-    log.warning("unionid %s and mini openid %s belong to different residents; not linked", unionid, mini_openid)
+    # Resident ids only: openids and unionids are personal data and never reach a log.
+    log.warning(
+        "a mini-program sign-in's unionid belongs to resident %s, its openid to resident %s; not linked",
+        by_union.id,
+        by_mini.id,
+    )
     return by_mini
 
 

@@ -1,4 +1,8 @@
-"""What a resident may do with their own cases: list, look one up, follow one, read its timeline, rate, reopen."""
+"""What a resident may do with their own cases: list, look one up, follow one, read its timeline, rate, reopen.
+
+A follower (someone following a case they did not report) sees status and timeline only; the
+reporter alone sees what they wrote, the photos and the exact position, and alone rates or reopens.
+"""
 
 from __future__ import annotations
 
@@ -188,8 +192,14 @@ def evaluate(session: Session, resident: Resident, number: str, rating: int, com
 def reopen(
     session: Session, resident: Resident, number: str, reason: str = "", now: datetime | None = None
 ) -> CaseEvent:
-    """没修好 (not fixed): send a closed case back to its assignee within 7 days of closing; reporter or follower."""
+    """没修好 (not fixed): send a closed case back to its assignee within 7 days of closing; only the reporter.
+
+    A follower sees status and timeline only (docs/privacy.md, Minimum exposure): whether the problem
+    is fixed is the reporter's call, as is the rating; a follower who still sees it reports anew.
+    """
     case = _own_case(session, resident, number, lock=True)
+    if case.reporter_id != resident.id:
+        raise Forbidden("只有反映人本人可以反映没修好；如问题仍在，请重新上报")
     if case.status != S.CLOSED:
         raise InvalidInput(f"案件 {case.number} 当前为「{case.status.label}」，只有已办结的案件可以反映没修好")
     text = _comment(reason, "原因")

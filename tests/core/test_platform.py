@@ -12,6 +12,7 @@ from core.errors import InvalidInput, NotFound
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Tier
 from core.media_urls import serializer
 from core.models import CaseEvent, Category, OutboxMessage, Photo, PlatformEvent, PlatformPush
+from core.privacy.reporter import reporter_reference
 from core.services import platform, platform_events
 from tests.support import factories
 
@@ -100,6 +101,43 @@ def test_the_pushed_body_names_the_case_and_no_personal_data(session, settings):
     assert body["accepted_at"].endswith("+08:00")
     sent = platform.canonical_json(body).decode()
     assert "oSecret_openid" not in sent and "13800000000" not in sent and "路灯损坏" in sent  # Chinese unescaped
+
+
+def test_the_push_masks_the_description_and_names_the_reporter_only_by_an_opaque_reference(session, settings):
+    grids = factories.grid_tree(session)
+    first, second = factories.resident(session, "oFirst_openid"), factories.resident(session, "oSecond_openid")
+    cases = [factories.case(session, settings, grid=grids["G1"], reporter=who) for who in (first, first, second)]
+    cases[0].description = "3栋502室门口堆满垃圾，联系我 138 1234 5678，车牌京A12345"
+    cases[0].location_label = "幸福路 12 号 3栋502室"
+    session.flush()
+    bodies = [
+        platform.push_body(c, platform.idempotency_key(c), settings.tz, reference=reporter_reference(settings, c))
+        for c in cases
+    ]
+    assert bodies[0]["description"] == "＊＊＊门口堆满垃圾，联系我 ＊＊＊，车牌＊＊＊"
+    assert bodies[0]["location"]["label"] == "幸福路 12 号 ＊＊＊"
+    refs = [body["reporter"]["ref"] for body in bodies]
+    assert refs[0] == refs[1] != refs[2]  # stable per resident, different between residents
+    assert len(refs[0]) == 32 and str(first.id) not in [refs[0]]
+    assert bodies[0]["reporter"] == {"anonymous": False, "label": None, "ref": refs[0]}
+    # Another key gives other references: only this service can link a reference back.
+    assert reporter_reference(settings.replace(platform_reference_key="r" * 40), cases[0]) != refs[0]
+    sent = platform.canonical_json(bodies[0]).decode()
+    assert "oFirst_openid" not in sent and "5678" not in sent and "502" not in sent
+
+
+def test_an_anonymous_report_is_pushed_as_anonymous(session, settings):
+    grids = factories.grid_tree(session)
+    person = factories.resident(session, "oAnon_openid")
+    person.nickname, person.phone = "匿名者的昵称", "13700000000"
+    case = factories.case(session, settings, grid=grids["G1"], reporter=person)
+    case.anonymous, case.contact_phone = True, "13700000000"
+    session.flush()
+    assert reporter_reference(settings, case) is None
+    body = platform.push_body(case, platform.idempotency_key(case), settings.tz, reference=None)
+    assert body["reporter"] == {"anonymous": True, "label": "匿名", "ref": None}
+    sent = platform.canonical_json(body).decode()
+    assert not any(v in sent for v in ("oAnon_openid", "匿名者的昵称", "13700000000", f'"{person.id}"'))
 
 
 def test_accepting_a_case_queues_its_push_and_a_failed_push_can_be_retried(session, settings):

@@ -268,13 +268,15 @@ def test_reopen_within_seven_days_sends_it_back_to_the_same_assignee(session, se
     assert resident_cases.resident_timeline(case)[-1].text == "群众反映问题未解决，已重新派遣"
 
 
-def test_a_follower_may_reopen(session, settings):
+def test_a_follower_may_not_reopen(session, settings):
     reporter = factories.resident(session, "oReporter")
     follower = factories.resident(session, "oFollower")
     case = closed_case(session, settings, reporter)
     case.followers.append(follower)
-    event = resident_cases.reopen(session, follower, case.number)
-    assert (case.status, event.actor_resident_id, case.deadline_at) == (S.DISPATCHED, follower.id, None)
+    events_before = count(session, CaseEvent)
+    with pytest.raises(Forbidden):
+        resident_cases.reopen(session, follower, case.number)
+    assert (case.status, count(session, CaseEvent)) == (S.CLOSED, events_before)
 
 
 def test_reopen_on_the_seventh_day_is_still_allowed(session, settings):

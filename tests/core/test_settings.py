@@ -53,6 +53,13 @@ def test_production_with_everything_set_starts():
     assert Settings.from_env(PRODUCTION).is_production
 
 
+def test_production_pushes_to_an_https_platform():
+    settings = Settings.from_env(PRODUCTION | {"PLATFORM_URL": "https://platform.example.gov.cn/cases"})
+    assert settings.platform_url == "https://platform.example.gov.cn/cases"
+    # Development may still use a local fake platform over http.
+    assert Settings.from_env({"PLATFORM_URL": "http://127.0.0.1:9/cases"}).platform_url.startswith("http://")
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -66,6 +73,10 @@ def test_production_with_everything_set_starts():
         ({"PERSONAL_DATA_KEY": "ab" * 31}, "PERSONAL_DATA_KEY"),
         ({"PERSONAL_DATA_KEY_FALLBACKS": f"{'cd' * 32},short"}, "PERSONAL_DATA_KEY_FALLBACKS"),
         ({"PERSONAL_DATA_CIPHER": "des"}, "PERSONAL_DATA_CIPHER"),
+        # Cases, photo links and reporter references must not cross the network in the clear.
+        ({"PLATFORM_URL": "http://platform.example.gov.cn/cases"}, "PLATFORM_URL"),
+        ({"PLATFORM_URL": "platform.example.gov.cn/cases"}, "PLATFORM_URL"),
+        ({"PLATFORM_REFERENCE_KEY": "short"}, "PLATFORM_REFERENCE_KEY"),
     ],
 )
 def test_production_refuses_keys_anyone_can_read_or_guess(changes, named):

@@ -31,6 +31,14 @@ def test_a_registered_value_is_masked_wherever_it_appears():
     assert redact("a short word") == "a short word"  # too short to cut everywhere
 
 
+def test_a_bare_openid_or_unionid_is_cut_as_a_safety_net():
+    openid, unionid = "oLVPpjqs9BhvzwPj5A-vTYAX3GLc", "o6_bmasdasdsad6_2sgVt7hMZOPfL"
+    assert redact(f"resident {openid} / {unionid} signed in") == f"resident {MASK} / {MASK} signed in"
+    # Words, ids and other lengths are left alone.
+    for text in ("resident 42 signed in", "outbox relay deferred", "o" + "a" * 26, "o" + "a" * 29):
+        assert redact(text) == text
+
+
 def test_log_records_and_their_tracebacks_are_redacted_whoever_logs_them():
     install_log_redaction(["known-AppSecret-Value"])
     stream = io.StringIO()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Case, PlatformPush
 from core.models.base import utcnow
+from core.privacy.reporter import reporter_reference
 from core.services import platform
 from worker import runtime
 
@@ -74,7 +75,11 @@ def push_case(case_id: int, event_id: int | None = None, attempts_before: int = 
         last_try = push.attempts - attempts_before >= tries
 
         photos = platform.photo_links(session, case, settings)
-        body = platform.canonical_json(platform.push_body(case, push.idempotency_key, settings.tz, photos))
+        body = platform.canonical_json(
+            platform.push_body(
+                case, push.idempotency_key, settings.tz, photos, reference=reporter_reference(settings, case)
+            )
+        )
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             platform.IDEMPOTENCY_HEADER: push.idempotency_key,

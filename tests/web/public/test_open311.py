@@ -497,8 +497,40 @@ def test_wechat_points_are_given_in_wgs84(client, world):
     number = make_case(world, lat=31.8, lng=117.3, coord_system=CoordSystem.GCJ02)
     [entry] = client.get(f"{BASE}/requests/{number}.json").get_json()
     expected = Point(31.8, 117.3, CoordSystem.GCJ02).to(CoordSystem.WGS84)
-    assert (entry["lat"], entry["long"]) == (round(expected.lat, 6), round(expected.lng, 6))
+    # Converted first, then rounded to about 100 m: the public never gets the exact spot.
+    assert (entry["lat"], entry["long"]) == (round(expected.lat, 3), round(expected.lng, 3))
     assert abs(entry["long"] - 117.3) > 0.001  # GCJ-02 is hundreds of metres off in China
+
+
+def test_positions_are_rounded_to_about_100_metres(client, world):
+    number = make_case(world, lat=31.8612345, lng=117.2834567, coord_system=CoordSystem.WGS84)
+    [entry] = client.get(f"{BASE}/requests/{number}.json").get_json()
+    assert (entry["lat"], entry["long"]) == (31.861, 117.283)
+
+
+def test_a_checkpoint_case_is_shown_at_the_checkpoint_and_named_by_it(client, world):
+    number = post(client, world, lat=None, long=None, address_id="CP0001", description="").get_json()[0][
+        "service_request_id"
+    ]
+    with world.database.session() as s:
+        case = s.scalar(select(Case).where(Case.number == number))
+        case.lat, case.lng, case.coord_system = 31.8612345, 117.2834567, CoordSystem.WGS84
+        case.location_label = "幸福路 12 号 3 栋门口"
+        checkpoint = case.checkpoint
+        spot = Point(checkpoint.lat, checkpoint.lng, checkpoint.coord_system).to(CoordSystem.WGS84)
+        name = checkpoint.name
+        s.commit()
+    [entry] = client.get(f"{BASE}/requests/{number}.json").get_json()
+    assert (entry["lat"], entry["long"]) == (round(spot.lat, 6), round(spot.lng, 6))
+    assert entry["address"] == name
+
+
+def test_the_address_is_the_grid_never_the_residents_label(client, world):
+    grid = world.grids["G1"]
+    number = make_case(world, grid_id=grid.id, location_label="安徽省合肥市包河区幸福路 12 号 3 栋 502")
+    [entry] = client.get(f"{BASE}/requests/{number}.json").get_json()
+    assert entry["address"] == grid.name
+    assert all("幸福路" not in str(value) for value in entry.values())
 
 
 def test_no_personal_data_in_get_responses(client, world, settings):
@@ -542,7 +574,7 @@ def test_xml_is_well_formed_whatever_the_text(client, world):
     response = client.get(f"{BASE}/requests/{number}.xml")
     [record] = xml_records(parse(response, "xml"))
     assert record["description"] == '<b>&amp;</b> ]]>  "引号"'
-    assert record["address"] == "A & B <路口>"
+    assert "路口" not in response.get_data(as_text=True)  # the typed label is never the address
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

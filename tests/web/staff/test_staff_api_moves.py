@@ -127,7 +127,9 @@ def test_a_position_must_be_a_real_one(app, client):
 def test_a_bound_staff_members_wechat_location_is_their_position(app, client, wechat):
     setup_area(app)
     with app.extensions["gongzhi"].database.session() as s:
-        s.scalar(select(StaffUser).where(StaffUser.username == "worker")).openid = "oStaff_worker_01"
+        worker = s.scalar(select(StaffUser).where(StaffUser.username == "worker"))
+        # Only on duty: off duty a staff member's position is not kept (tests/hostile/test_staff_positions.py).
+        worker.openid, worker.on_duty = "oStaff_worker_01", True
         s.commit()
     assert (
         wechat.event("oStaff_worker_01", "LOCATION", Latitude=31.805, Longitude=117.305, Precision=20).status_code

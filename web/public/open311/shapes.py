@@ -2,41 +2,30 @@
 
 Plain values named as GeoReport v2 names them; render.py writes them as JSON or XML. Nothing personal
 leaves through these shapes: no reporter, phone, e-mail, name, staff member or rating comment, and
-typed text has phone numbers, ID numbers and e-mail addresses masked.
+typed text passes core.privacy.masking (phones, ID numbers, plates, rooms, e-mail); positions are
+rounded to about 100 m and the address is the checkpoint or grid name, never what a resident typed.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, Role
 from core.models import Case, Category
+from core.privacy.masking import mask_optional
+from core.privacy.positions import PUBLIC_DECIMALS, public_place, public_point
 from core.services.open311 import CLOSED
 from core.services.resident_cases import resident_timeline
 from web.public.open311.forms import ATTRIBUTES
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-# Masked in every text shown publicly: ID numbers, mobile and landline numbers, e-mail addresses.
-_PERSONAL = (
-    re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])"),
-    re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
-    re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"),
-    re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-)
-MASK = "＊＊＊"
 
 
 def public_text(text: str | None) -> str | None:
-    """`text` with personal identifiers masked, or None when there is none."""
-    if not text:
-        return None
-    for pattern in _PERSONAL:
-        text = pattern.sub(MASK, text)
-    return text
+    """`text` with personal identifiers masked (core.privacy.masking), or None when there is none."""
+    return mask_optional(text)
 
 
 def w3c(moment: datetime | None, tz: ZoneInfo) -> str | None:
@@ -125,13 +114,11 @@ def _agency(case: Case) -> str | None:
 
 
 def _wgs84(case: Case) -> tuple[float | None, float | None]:
-    if case.lat is None or case.lng is None:
+    # Never the exact spot: the checkpoint's point or about 100 m (core.privacy.positions).
+    point = public_point(case, CoordSystem.WGS84)
+    if point is None:
         return None, None
-    system = case.coord_system or CoordSystem.GCJ02
-    if system is CoordSystem.WGS84:
-        return case.lat, case.lng
-    point = Point(case.lat, case.lng, system).to(CoordSystem.WGS84)
-    return round(point.lat, 6), round(point.lng, 6)
+    return round(point.lat, PUBLIC_DECIMALS + 3), round(point.lng, PUBLIC_DECIMALS + 3)
 
 
 def request_entry(case: Case, tz: ZoneInfo) -> dict[str, Any]:
@@ -150,7 +137,7 @@ def request_entry(case: Case, tz: ZoneInfo) -> dict[str, Any]:
         "requested_datetime": w3c(case.created_at, tz),
         "updated_datetime": w3c(case.updated_at, tz),
         "expected_datetime": w3c(case.deadline_at, tz),
-        "address": public_text(case.checkpoint.name if case.checkpoint else case.location_label),
+        "address": public_place(case),
         "address_id": case.checkpoint.label if case.checkpoint else None,
         "zipcode": None,
         "lat": lat,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from sqlalchemy import select
 
 from core.geo import Point
@@ -11,7 +12,9 @@ from core.glossary import CaseStatus, CoordSystem
 from core.models import Case, Photo
 from core.services import resident_cases
 from core.services.nearby import RADIUS_M, nearby_open_cases
+from web import ratelimit
 from web.context import current_context, db_session
+from web.errors import json_error
 from web.residents.api.auth import current_resident
 from web.residents.api.base import ApiBlueprint
 from web.residents.api.present import case_detail, case_summary, nearby_case
@@ -24,6 +27,9 @@ from web.residents.api.schemas import (
     NearbySchema,
     ReopenSchema,
 )
+
+# A resident follows a few cases a day at most; more is someone walking through case numbers.
+FOLLOWS_PER_RESIDENT = {"limit": 10, "window_seconds": 3600}
 
 blueprint = ApiBlueprint("mini_cases", __name__, url_prefix="/api/v1", description="我的案件与附近的案件")
 
@@ -79,10 +85,14 @@ def show(number: str) -> Any:
 @blueprint.route("/cases/<number>/follow", methods=["POST"])
 @blueprint.resident_only
 @blueprint.response(200, CaseDetailSchema)
-@blueprint.errors(404)
+@blueprint.errors(404, 429)
 def follow(number: str) -> Any:
-    """关注一件尚未办结的案件（同一问题不必重复上报）；重复关注不产生变化。他人已办结的案件 404。"""
-    with current_context().uow() as uow:
+    """关注一件尚未办结的案件（同一问题不必重复上报）：只见状态与进度。每人每小时至多 10 次；他人已办结的案件 404。"""
+    context = current_context()
+    # Every attempt counts, found or not: following is also a way to probe case numbers.
+    if not ratelimit.hit(context.redis, "api-follow", str(g.resident_id), **FOLLOWS_PER_RESIDENT):
+        return json_error(429, "too_many_requests", "关注太频繁，请一小时后再试")
+    with context.uow() as uow:
         resident = current_resident(uow.session)
         case, _ = resident_cases.follow(uow.session, resident, number)
         uow.commit()
@@ -109,7 +119,7 @@ def evaluate(body: dict[str, Any], number: str) -> Any:
 @blueprint.response(200, CaseDetailSchema)
 @blueprint.errors(403, 404, 409)
 def reopen(body: dict[str, Any], number: str) -> Any:
-    """没修好：办结后 7 天内退回重新处置（反映人或关注人）。"""
+    """没修好：办结后 7 天内退回重新处置，仅反映人本人（关注人 403）。"""
     with current_context().uow() as uow:
         resident = current_resident(uow.session)
         event = resident_cases.reopen(uow.session, resident, number, body["reason"])

@@ -188,7 +188,9 @@ class CaseDetailSchema(CaseSummarySchema):
     description = ma.fields.String(
         allow_none=True, required=True, metadata={"description": "问题描述（仅反映人本人可见）"}
     )
-    position = ma.fields.Nested(PositionSchema, allow_none=True, required=True)
+    position = ma.fields.Nested(
+        PositionSchema, allow_none=True, required=True, metadata={"description": "位置（仅反映人本人可见）"}
+    )
     rating = ma.fields.Integer(allow_none=True, required=True)
     can_evaluate = ma.fields.Boolean(required=True)
     can_reopen = ma.fields.Boolean(required=True)
@@ -202,10 +204,10 @@ class NearbyCaseSchema(ma.Schema):
     status = ma.fields.String(required=True)
     status_label = ma.fields.String(required=True)
     category = ma.fields.Nested(CategoryRefSchema, allow_none=True, required=True)
-    place = ma.fields.String(allow_none=True, required=True)
-    reported_at = ma.fields.DateTime(required=True)
     distance_m = ma.fields.Integer(required=True, metadata={"description": "距离（米）"})
-    position = ma.fields.Nested(PositionSchema, required=True, metadata={"description": "按查询所用坐标系给出"})
+    position = ma.fields.Nested(
+        PositionSchema, required=True, metadata={"description": "按查询所用坐标系给出，取整到约 100 米"}
+    )
     following = ma.fields.Boolean(required=True, metadata={"description": "本人是否已反映或关注"})
 
 

@@ -14,6 +14,7 @@ from core.glossary import PhotoStatus, Role
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
 from core.privacy.contact import mask_phone
+from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.intake import MAX_PHOTOS
@@ -57,7 +58,7 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
         "tier": case.tier.value if case.tier else None,
         "routing_note": case.routing_note,
         # Masked; the full number only through POST …/phone/reveal, which is audited.
-        "contact_phone": mask_phone(case.contact_phone) or None,
+        "contact_phone": None if case.anonymous else mask_phone(case.contact_phone) or None,
         "possible_duplicates": list(case.possible_duplicates or []),
         "assignee": case.assignee.username if case.assignee else None,
         "assisting": list(case.assisting_units or []),
@@ -70,6 +71,9 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
     if staff is not None:
         data["moves"] = case_service.available_moves(staff, case)
     if with_timeline:
+        # One case opened by its handler: who reported it (匿名 for an anonymous report) and the
+        # call-back number they left. Never in queue listings, never an openid or resident id.
+        data["reporter"] = reporter_for_staff(case)
         data["timeline"] = [
             {
                 "action": e.action,

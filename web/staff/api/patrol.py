@@ -17,7 +17,7 @@ from core.geo import Point
 from core.models import CheckIn, StaffUser
 from core.models.base import utcnow
 from core.services import patrol
-from core.services.assignees import record_position
+from core.services.assignees import go_off_duty, record_position
 from core.services.checkpoints import FORGED, SCENE_PREFIX, Scanned, resolve_code, resolve_scene, resolve_url
 from web.context import current_context, db_session
 from web.errors import json_error
@@ -157,17 +157,24 @@ def wechat_binding():  # type: ignore[no-untyped-def]
 @blueprint.post("/position")
 @staff_required
 def position():  # type: ignore[no-untyped-def]
-    """Where the caller is now (the app reports it while on patrol), and optionally whether on duty."""
+    """Where the caller is now (the app reports it while on patrol), and optionally whether on duty.
+
+    A position is kept only while on duty; `{"on_duty": false}` (no position needed) ends the duty and
+    forgets the last position.
+    """
     body = _json_body()
     on_duty = body.get("on_duty")
     if on_duty is not None and not isinstance(on_duty, bool):
         raise InvalidInput("on_duty 必须是 true 或 false")
     where = patrol.parse_position(body.get("lat"), body.get("lng"), body.get("coord_system"))
-    if where is None:
+    if where is None and on_duty is not False:
         raise InvalidInput("请提供坐标 lat、lng 和坐标系 coord_system")
     with current_context().uow() as uow:
         staff = uow.session.get_one(StaffUser, g.staff.id)
-        record_position(staff, Point(*where), on_duty=on_duty)
+        if where is None:
+            go_off_duty(staff)
+        else:
+            record_position(staff, Point(*where), on_duty=on_duty)
         uow.commit()
         located_at = staff.last_located_at
         return {"on_duty": staff.on_duty, "located_at": located_at.isoformat() if located_at else None}

@@ -14,6 +14,7 @@ from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
 from core.media_urls import media_path
 from core.models import Case, Category, Grid, Photo, StaffUser
 from core.privacy.contact import mask_phone
+from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
 from core.services import queues
 from core.services.assignees import suggest_assignees
@@ -118,8 +119,9 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200, revea
         render_template(
             "console/case.html",
             case=case,
-            masked_phone=mask_phone(case.contact_phone),
+            masked_phone=None if case.anonymous else mask_phone(case.contact_phone),
             revealed_phone=revealed_phone,
+            reporter=reporter_for_staff(case),
             moves=[(name, case_service.MOVES[name]) for name in moves],
             error=error,
             map_svg=drawing,

@@ -56,7 +56,8 @@ def test_the_200_metre_rule_across_coordinate_systems(client, db, api_settings, 
     assert [c["number"] for c in again] == [near_wgs, near]
     assert {c["position"]["coord_system"] for c in again} == {"gcj02"}
     gcj_near = north(HERE, 150).to(CoordSystem.GCJ02)
-    assert again[1]["position"]["lat"] == pytest.approx(gcj_near.lat) and again[1]["distance_m"] == 150
+    # Rounded to three decimals (about 100 m): a stranger learns the street, not the door.
+    assert again[1]["position"]["lat"] == round(gcj_near.lat, 3) and again[1]["distance_m"] == 150
 
 
 def test_only_open_cases_of_the_category_without_personal_data(client, db, api_settings, resident_headers):
@@ -73,8 +74,6 @@ def test_only_open_cases_of_the_category_without_personal_data(client, db, api_s
         "status",
         "status_label",
         "category",
-        "place",
-        "reported_at",
         "distance_m",
         "position",
         "following",
