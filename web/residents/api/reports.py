@@ -57,8 +57,9 @@ def _checkpoint_label(code: str) -> tuple[str | None, str | None]:
     return scanned.checkpoint.label, None
 
 
-def _consent_for(resident: Resident, form: dict[str, Any]) -> ConsentState:
-    """What the report is made under; ConsentRequired when the notice or a scope the place needs is missing.
+def _consent_for(resident: Resident, form: dict[str, Any]) -> tuple[ConsentState, bool]:
+    """(what the report is made under, whether it acknowledges the notice now); ConsentRequired when the
+    notice or a scope the place needs is missing.
 
     A precise position needs `location`, a photo's EXIF position `photo_location`; a checkpoint's
     position needs neither. `privacy_version` acknowledges the current notice with the report (it
@@ -67,7 +68,8 @@ def _consent_for(resident: Resident, form: dict[str, Any]) -> ConsentState:
     settings = current_context().settings
     state = consent_state(db_session(), settings, resident)
     version = form.get("privacy_version")
-    if version and not state.acknowledged:
+    acknowledging = bool(version) and not state.acknowledged
+    if acknowledging:
         check_version(settings, version)
         state = replace(state, agreed_version=version, scopes=frozenset())
     needed = []
@@ -76,7 +78,7 @@ def _consent_for(resident: Resident, form: dict[str, Any]) -> ConsentState:
     elif not form.get("checkpoint") and form["use_photo_location"]:
         needed.append(PHOTO_LOCATION)
     require(state, *needed)
-    return state
+    return state, acknowledging
 
 
 def _category_problem(code: str) -> str | None:
@@ -118,7 +120,7 @@ def report(form: dict[str, Any]) -> Any:
             return _answer(settings, found.number, found.tracking_token, 200)
 
     try:
-        consent = _consent_for(resident, form)
+        consent, acknowledging = _consent_for(resident, form)
     except ConsentRequired as exc:
         return consent_required(exc)
 
@@ -163,7 +165,7 @@ def report(form: dict[str, Any]) -> Any:
     try:
         with context.uow() as uow:
             reporter = current_resident(uow.session)
-            if form.get("privacy_version") and not consent.acknowledged:
+            if acknowledging:
                 acknowledge(uow.session, settings, reporter, version=form["privacy_version"], channel="miniprogram")
             report_input.privacy = report_record(consent)
             case, created = submit_report(
