@@ -67,10 +67,11 @@ def _consent_for(resident: Resident, form: dict[str, Any]) -> tuple[ConsentState
     """
     settings = current_context().settings
     state = consent_state(db_session(), settings, resident)
-    version = form.get("privacy_version")
+    version: str | None = form.get("privacy_version")
+    if version:
+        check_version(settings, version)
     acknowledging = bool(version) and not state.acknowledged
     if acknowledging:
-        check_version(settings, version)
         state = replace(state, agreed_version=version, scopes=frozenset())
     needed = []
     if form.get("lat") is not None:
