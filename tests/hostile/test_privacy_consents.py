@@ -8,16 +8,15 @@ import itertools
 import pytest
 
 from tests.support import images
-from tests.support.hostile import RESIDENT_B
 
 _codes = itertools.count(1)
 
 
 @pytest.fixture
 def headers(client, fake_wechat) -> dict[str, str]:
-    """Resident B signed in to the mini-program, not yet agreed to anything."""
+    """A resident new to the mini-program (not one of the world's, who agreed), not yet agreed to anything."""
     code = f"privacy-hostile-{next(_codes)}"
-    fake_wechat.add_login_code(code, "oMini_" + RESIDENT_B, "session-key")
+    fake_wechat.add_login_code(code, "oMini_privacy_newcomer", "session-key")
     return {"Authorization": f"Bearer {client.post('/api/v1/session', json={'code': code}).get_json()['token']}"}
 
 
