@@ -13,6 +13,7 @@ from core.errors import GongzhiError
 from core.services import patrol, resident_cases
 from core.services.intake import ReportInput
 from core.services.suggest import suggest_categories
+from core.settings import Settings
 from core.text import clean
 
 SUBMIT = {"提交", "确认提交", "提交上报"}
@@ -26,6 +27,8 @@ RATE = re.compile(rf"^评价\s*{NUMBER}\s*([0-9０-９一二三四五]+)\s*(.*)$
 REOPEN = re.compile(rf"^(?:没修好|未解决|没解决)\s*{NUMBER}\s*(.*)$", re.IGNORECASE | re.DOTALL)
 CHOICE = re.compile(r"^[1-9１-９]$")
 BIND = re.compile(r"^绑定\s*([0-9０-９]{1,12})$")
+AGREE = {"同意", "我同意", "同意并继续"}
+WITHDRAW = {"撤回同意", "不同意"}
 CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -36,10 +39,10 @@ def _digit(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def fixed_reply(text: str) -> str | None:
+def fixed_reply(text: str, settings: Settings) -> str | None:
     """The reply to a command whose answer is the same for everyone (帮助, 上报), else None."""
     if text.lower() in HELP:
-        return texts.HELP
+        return texts.help_text(settings)
     if text in REPORT:
         return texts.REPORT_HOWTO
     return None
@@ -53,7 +56,11 @@ def on_text(turn: Turn, message: Any) -> str:
         turn.draft_only = True
         turn.report = ReportInput()
         return texts.CANCELLED
-    if reply := fixed_reply(text):
+    if text in AGREE:
+        return reports.agree(turn)
+    if text in WITHDRAW:
+        return reports.withdraw(turn)
+    if reply := fixed_reply(text, turn.settings):
         return reply
     if text in MY_CASES:
         cases = resident_cases.my_cases(turn.session, turn.resident, limit=5)
@@ -66,7 +73,7 @@ def on_text(turn: Turn, message: Any) -> str:
         return reports.choose_category(turn, _digit(text) or 0)
     if turn.report.is_empty() and not suggest_categories(turn.session, text, limit=1):
         # Outside a draft, text that names no problem we know ("你好") gets the help text.
-        return texts.HELP
+        return texts.help_text(turn.settings)
     return reports.describe(turn, text)
 
 

@@ -82,12 +82,11 @@ class Dialogue:
             uow.commit()
             return reply
 
-    @staticmethod
-    def _fixed_reply(message: BaseMessage) -> str | None:
+    def _fixed_reply(self, message: BaseMessage) -> str | None:
         if message.type == "text":
-            return commands.fixed_reply(clean(message.content))
+            return commands.fixed_reply(clean(message.content), self.context.settings)
         if message.type == "event" and getattr(message, "event", "") == "click":
-            return events.FIXED_CLICKS.get(getattr(message, "key", ""))
+            return events.fixed_click(getattr(message, "key", ""), self.context.settings)
         return None
 
     def _record_delivery(self, message: Any) -> None:

@@ -12,6 +12,8 @@ from core.models.base import utcnow
 from core.services import patrol, resident_cases
 from core.services.assignees import record_position
 from core.services.checkpoints import Scanned, resolve_scene, resolve_url
+from core.services.privacy_consents import LOCATION, consent_state
+from core.settings import Settings
 
 CHECKED_IN = "已签到：{name}（{time}）。如需上报问题，请直接拍照发送。"
 
@@ -39,7 +41,7 @@ def at_checkpoint(turn: Turn, message: Any, scanned: Scanned) -> str:
 
 def on_subscribe(turn: Turn, message: Any) -> str:
     _follow(turn)
-    return texts.WELCOME
+    return texts.welcome(turn.settings)
 
 
 def on_subscribe_scan(turn: Turn, message: Any) -> str:
@@ -47,7 +49,7 @@ def on_subscribe_scan(turn: Turn, message: Any) -> str:
     _follow(turn)
     scanned = resolve_scene(turn.session, turn.settings, message.scene_id)
     if scanned is None:
-        return texts.WELCOME
+        return texts.welcome(turn.settings)
     return "欢迎关注！" + at_checkpoint(turn, message, scanned)
 
 
@@ -76,6 +78,8 @@ def on_location(turn: Turn, message: Any) -> None:
         # A staff member's phone keeps reporting after work: off duty, where they are is nobody's
         # business, as a worker nor as a resident (docs/privacy.md, Minimum exposure).
         return None
+    if staff is None and not consent_state(turn.session, turn.settings, resident).allows(LOCATION):
+        return None  # a resident's precise position is kept only with their separate consent (PIPL art. 29)
     resident.last_lat, resident.last_lng = lat, lng
     resident.last_coord_system = CoordSystem.GCJ02
     resident.last_located_at = utcnow()
@@ -85,8 +89,13 @@ def on_location(turn: Turn, message: Any) -> None:
     return None  # WeChat expects nothing but `success` for this report
 
 
-# Menu buttons whose answer is the same for everyone: bot/dialogue.py answers them without a turn.
-FIXED_CLICKS = {"HELP": texts.HELP, "REPORT": texts.REPORT_HOWTO}
+def fixed_click(key: str, settings: Settings) -> str | None:
+    """Menu buttons whose answer is the same for everyone: bot/dialogue.py answers them without a turn."""
+    if key == "HELP":
+        return texts.help_text(settings)
+    if key == "REPORT":
+        return texts.REPORT_HOWTO
+    return None
 
 
 def on_click(turn: Turn, message: Any) -> str | None:

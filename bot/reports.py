@@ -15,7 +15,8 @@ from core.glossary import CaseSource, CoordSystem
 from core.models import Case, Category
 from core.models.base import utcnow
 from core.services.checkpoints import Scanned
-from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, submit_report
+from core.services.intake import MAX_ATTACHMENTS, MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
+from core.services.privacy_consents import LOCATION, acknowledge, consent_state, record_consent, report_record
 from core.services.suggest import suggest_categories
 from core.text import clean
 
@@ -23,7 +24,39 @@ from core.text import clean
 RECENT_POSITION = timedelta(minutes=30)
 
 
+def _not_agreed(turn: Turn) -> str | None:
+    """The notice prompt while the resident has not agreed in the chat; nothing of the message is kept then.
+
+    「同意」 in the chat acknowledges the current notice and gives the separate consent to the position
+    they send (a precise position, PIPL art. 29), so a chat report needs both.
+    """
+    if consent_state(turn.session, turn.settings, turn.resident).allows(LOCATION):
+        return None
+    return texts.consent_prompt(turn.settings)
+
+
+def agree(turn: Turn) -> str:
+    """「同意」 after reading the notice: recorded with the notice's version, with the position scope."""
+    version = turn.settings.privacy_notice_version
+    acknowledge(turn.session, turn.settings, turn.resident, version=version, channel="wechat", scopes=[LOCATION])
+    return texts.AGREED.format(version=version)
+
+
+def withdraw(turn: Turn) -> str:
+    """「撤回同意」: every separate consent ends now (the notice stays read); the draft goes with it."""
+    state = consent_state(turn.session, turn.settings, turn.resident)
+    if not state.scopes:
+        return texts.NOTHING_TO_WITHDRAW
+    record_consent(
+        turn.session, turn.settings, turn.resident, version=state.current_version, scopes=(), channel="wechat"
+    )
+    turn.report = ReportInput()
+    return texts.WITHDRAWN
+
+
 def on_image(turn: Turn, message: Any) -> str:
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     report = turn.report
     if message.media_id not in report.wechat_media_ids:
@@ -34,6 +67,8 @@ def on_image(turn: Turn, message: Any) -> str:
 
 
 def on_location(turn: Turn, message: Any) -> str:
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     try:
         lat, lng = float(message.location_x), float(message.location_y)
@@ -59,6 +94,8 @@ def _attach(turn: Turn, kind: str, media_id: str, fmt: str | None) -> bool:
 
 
 def on_voice(turn: Turn, message: Any) -> str:
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     _attach(turn, "voice", message.media_id, message.format)
     recognition = clean(getattr(message, "recognition", None))
@@ -68,6 +105,8 @@ def on_voice(turn: Turn, message: Any) -> str:
 
 
 def on_video(turn: Turn, message: Any) -> str:
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     if not _attach(turn, "video", message.media_id, "video/mp4"):
         return f"视频和语音最多 {MAX_ATTACHMENTS} 个，这个没有加入。" + texts.next_step(turn.report)
@@ -75,6 +114,8 @@ def on_video(turn: Turn, message: Any) -> str:
 
 
 def on_link(turn: Turn, message: Any) -> str:
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     title, url = clean(message.title, 200), clean(message.url, 500)
     return describe(turn, f"{title} {url}".strip(), prefix="已收到链接。")
@@ -82,6 +123,8 @@ def on_link(turn: Turn, message: Any) -> str:
 
 def describe(turn: Turn, text: str, prefix: str = "已记录问题描述。") -> str:
     """Add `text` to the description, and suggest a category unless the resident chose one."""
+    if prompt := _not_agreed(turn):
+        return prompt
     turn.draft_only = True
     report = turn.report
     combined = f"{report.description}\n{text}" if report.description else text
@@ -109,6 +152,8 @@ def choose_category(turn: Turn, number: int) -> str:
 
 def start_at_checkpoint(turn: Turn, scanned: Scanned) -> str:
     """A scanned sign: the draft is placed at the checkpoint (what was gathered so far is kept)."""
+    if prompt := _not_agreed(turn):
+        return prompt
     if scanned.verdict is Verdict.REPLACED:
         return texts.SIGN_REPLACED
     if not scanned.valid or scanned.checkpoint is None:
@@ -130,6 +175,11 @@ def submit(turn: Turn, message: Any) -> str:
         # WeChat's late retry of a 提交 that made its case finds the draft emptied by it.
         existing = turn.session.scalar(select(Case).where(Case.intake_key == intake_key))
         return texts.submitted(existing) if existing is not None else texts.NOTHING_TO_SUBMIT
+    state = consent_state(turn.session, turn.settings, turn.resident)
+    if not state.allows(LOCATION):
+        # A draft begun before the notice changed (or before consent was asked at all): ask first.
+        return texts.consent_prompt(turn.settings)
+    report.privacy = report_record(state)
     resident = turn.resident
     if report.lat is None and report.checkpoint_label is None and resident.last_lat is not None:
         recent = resident.last_located_at and resident.last_located_at > utcnow() - RECENT_POSITION

@@ -7,9 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from core.models import Case, Checkpoint
+from core.privacy_notice import notice_url
 from core.services.intake import ReportInput
 from core.services.resident_cases import TimelineEntry
 from core.services.suggest import Suggestion
+from core.settings import Settings
 
 HELP = (
     "随手拍 · 共治：发现身边的问题，几步就能上报。\n"
@@ -21,6 +23,13 @@ HELP = (
     "评价：「评价 案件编号 5 很满意」；问题未解决：「没修好 案件编号」。"
 )
 WELCOME = "欢迎关注！这里可以随时上报身边的问题，并收到处理进展。\n\n" + HELP
+AGREE_HOWTO = (
+    "回复「同意」，表示您已阅读并同意该说明，并单独同意在上报时提供您发送的位置"
+    "（精确位置属于敏感个人信息，仅用于确定问题地点）。"
+)
+AGREED = "已记录您的同意（说明版本 {version}）。现在可以拍照、发送位置来上报问题了。如需撤回，回复「撤回同意」。"
+WITHDRAWN = "已撤回您的单独同意（位置等）。已提交的案件照常办理；如需再次上报，请回复「同意」。"
+NOTHING_TO_WITHDRAW = "您目前没有给出需要撤回的同意。"
 REPORT_HOWTO = "请拍照发送问题现场，再发送位置和文字描述，完成后回复「提交」。"
 CANCELLED = "已清空，您可以重新开始上报。"
 NOTHING_TO_SUBMIT = "还没有要提交的内容。\n" + REPORT_HOWTO
@@ -31,6 +40,24 @@ BAD_LOCATION = "没能识别这个位置，请重新发送。"
 NO_CASES = "您还没有上报过问题。" + REPORT_HOWTO
 RATED = "感谢您的评价！"
 REOPENED = "已收到您的反馈，案件 {number} 已重新交办处理。"
+
+
+def help_text(settings: Settings) -> str:
+    """The help text, with the privacy notice's link."""
+    return f"{HELP}\n个人信息保护说明：{notice_url(settings)}"
+
+
+def welcome(settings: Settings) -> str:
+    """What a new follower reads first: what the account does, how, and the privacy notice."""
+    return f"{WELCOME}\n\n上报前请阅读《个人信息保护说明》：{notice_url(settings)}\n{AGREE_HOWTO}"
+
+
+def consent_prompt(settings: Settings) -> str:
+    """Asked before a report is taken from someone who has not agreed to the current notice in the chat."""
+    return (
+        f"上报前，请先阅读《个人信息保护说明》（{settings.privacy_notice_version} 版）：{notice_url(settings)}\n"
+        f"{AGREE_HOWTO}同意前发送的内容不会保存，同意后请重新发送。"
+    )
 
 
 def _time(at: datetime, tz: ZoneInfo) -> str:

@@ -51,6 +51,7 @@ def record_report(
     resident: Resident | None = None,
     staff: StaffUser | None = None,
     note: str = "",
+    data: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """The first timeline entry of a new case: it was reported, by a resident or found by staff."""
     case.status = S.REPORTED
@@ -62,7 +63,7 @@ def record_report(
         actor_resident_id=resident.id if resident else None,
         actor_staff_id=staff.id if staff else None,
         note=note,
-        data={},
+        data=data or {},
     )
     session.add(event)
     return event

@@ -238,8 +238,6 @@ class Settings:
     personal_data_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
     # How many full phone numbers one staff member may reveal (「查看完整号码」) in an hour.
     phone_reveals_per_hour: int = 30
-    # The access log (审计日志) is kept this many days, then deleted by the daily purge (网络安全法: six months).
-    retention_access_log_days: int = 180
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
@@ -251,6 +249,16 @@ class Settings:
     sentry_dsn: str | None = field(default=None, repr=False)
     # `python -m worker --check` fails, and the console warns, when a worker's last heartbeat is older.
     worker_silent_seconds: int = 120
+    # The privacy notice (/privacy): its version (a new one asks every resident to agree again), the
+    # personal-information handler named in it and how residents reach them (PIPL art. 17).
+    privacy_notice_version: str = "2026-12"
+    privacy_controller_name: str = "本区网格化社会治理中心"
+    privacy_contact: str = "在本公众号中留言，或到所在社区居委会（网格工作站）办理"
+    # How long personal data is kept, in days (named in the notice; the retention sweeps use them).
+    retention_case_days: int = 1095
+    retention_checkin_days: int = 90
+    # The access log (审计日志) is kept this many days, then deleted by the daily purge (网络安全法: six months).
+    retention_access_log_days: int = 180
 
     def secret_values(self) -> tuple[str, ...]:
         """The values no log line, job record, page or error body may hold (fields kept out of repr)."""

@@ -22,6 +22,7 @@ from core.models.messaging import ApiKey, Notification, OutboxMessage, Subscribe
 from core.models.people import Resident, StaffUser
 from core.models.places import CheckIn, Checkpoint, Grid
 from core.models.platform import PlatformEvent, PlatformPush
+from core.models.privacy import PrivacyConsent
 
 __all__ = [
     "AccessLogEntry",
@@ -50,6 +51,7 @@ __all__ = [
     "Photo",
     "PlatformEvent",
     "PlatformPush",
+    "PrivacyConsent",
     "ReportDraft",
     "Resident",
     "StaffUser",

@@ -44,6 +44,8 @@ class ReportInput:
     # Categories suggested from the description, best first; the resident may pick another by number.
     suggested_codes: list[str] = field(default_factory=list)
     category_chosen: bool = False
+    # The privacy notice version and consent scopes it was reported under, kept on its intake event.
+    privacy: dict[str, object] | None = None
 
     def is_empty(self) -> bool:
         return not (
@@ -136,7 +138,8 @@ def submit_report(
             raise
         return existing, False
     route_case(session, case, settings)
-    case_loop.record_report(session, case, resident=resident)
+    intake_data = {"privacy": report.privacy} if report.privacy else None
+    case_loop.record_report(session, case, resident=resident, data=intake_data)
     photos = [Photo(case_id=case.id, wechat_media_id=media_id) for media_id in report.wechat_media_ids]
     photos += [Photo(case_id=case.id, upload_path=path) for path in report.uploads]
     for photo in photos[:MAX_PHOTOS]:

@@ -378,6 +378,8 @@ def test_only_draft_changes_skip_waiting_for_the_disk(wechat, db, catalogue, sta
         statements.clear()
         return any("synchronous_commit" in statement for statement in transaction)
 
+    wechat.text(ME, "同意")  # the consent is a record, not a draft change: it waits for the disk
+    assert not relaxed("INSERT INTO privacy_consents")
     for send in (
         lambda: wechat.image(ME, "m-1"),
         lambda: wechat.location(ME, 31.8, 117.3, "方兴大道"),

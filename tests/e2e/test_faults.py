@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from core.glossary import NotificationStatus, Role
-from core.models import Case, CaseEvent, Notification, Photo, Resident, StaffUser
+from core.models import Case, CaseEvent, Notification, Photo, PrivacyConsent, Resident, StaffUser
 from core.models.base import utcnow
 from core.services import cases as case_service
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.support import factories, images
+from tests.support import api, factories, images
 from tests.support.browser import LiveServer
 from tests.support.processes import wait_until
 from tests.support.wechat_sender import WeChatSender, build
@@ -54,6 +54,7 @@ def test_a_lost_database_is_a_503_and_the_retry_goes_through(settings, make_app,
         headers = {
             "Authorization": f"Bearer {client.post('/api/v1/session', json={'code': 'fault-code'}).get_json()['token']}"
         }
+        api.agree(client, headers)
 
         def report():
             form = {
@@ -224,6 +225,7 @@ def test_every_message_delivered_three_times_at_once_makes_one_case_each(
             return response.status_code
 
         steps = [
+            [build("text", o, Content="同意") for o in residents],  # the privacy notice, before any report
             [build("location", o, Location_X=31.805, Location_Y=117.305, Scale=16, Label="东门") for o in residents],
             [build("text", o, Content=f"第{n}号问题") for n, o in enumerate(residents)],
             [build("text", o, Content="提交") for o in residents],
@@ -240,3 +242,4 @@ def test_every_message_delivered_three_times_at_once_makes_one_case_each(
         assert sorted(c.description for c in cases) == sorted(f"第{n}号问题" for n in range(len(residents)))
         reports = s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "report"))
         assert reports == len(residents)
+        assert s.scalar(select(func.count()).select_from(PrivacyConsent)) == len(residents)  # one each, not three

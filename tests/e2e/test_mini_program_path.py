@@ -9,7 +9,7 @@ import pytest
 
 from core.glossary import Role
 from core.services.catalogue import load_catalogue
-from tests.support import factories, images
+from tests.support import api, factories, images
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.real_services]
@@ -33,6 +33,7 @@ def test_a_mini_program_report_is_accepted_and_the_resident_told_by_subscribe_me
     fake_wechat.add_login_code("wx-login-1", "oMini_e2e", "session-key")
     token = client.post("/api/v1/session", json={"code": "wx-login-1"}).get_json()["token"]
     resident = {"Authorization": f"Bearer {token}"}
+    assert api.agree(client, resident)["agreed"]  # the mini-program shows the privacy notice first
     assert (
         client.post("/api/v1/subscriptions", json={"results": {"MP_PROGRESS": "accept"}}, headers=resident).status_code
         == 200

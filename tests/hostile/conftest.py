@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from core.glossary import Role
-from core.models import Checkpoint
+from core.models import Checkpoint, PrivacyConsent
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import public_code
 from tests.support import factories
@@ -41,7 +41,11 @@ def world(app, settings) -> World:
         factories.staff(s, "outsider", Role.GRID_WORKER, "X")
         owner = factories.resident(s, RESIDENT_A)
         owner.mini_openid = "oMini_" + RESIDENT_A
-        factories.resident(s, RESIDENT_B).mini_openid = "oMini_" + RESIDENT_B
+        other_resident = factories.resident(s, RESIDENT_B)
+        other_resident.mini_openid = "oMini_" + RESIDENT_B
+        for person in (owner, other_resident):  # both read the privacy notice and agreed, as residents do
+            version = settings.privacy_notice_version
+            s.add(PrivacyConsent(resident_id=person.id, version=version, scopes=["location"], channel="wechat"))
         case = factories.case(s, settings, grid=grids["G1"], reporter=owner)
         other = factories.case(s, settings, grid=grids["X"])
         case.description = other.description = PRIVATE

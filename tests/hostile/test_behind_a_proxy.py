@@ -4,7 +4,6 @@ X-Forwarded-For a client writes itself must buy it nothing. With Redis down, a l
 from __future__ import annotations
 
 import io
-import re
 
 from sqlalchemy import func, select
 
@@ -12,6 +11,7 @@ from core.models import Case
 from core.services.checkpoints import public_code
 from tests.support import factories, images
 from tests.support.processes import free_port
+from tests.support.scan import form_fields
 
 NGINX = "10.0.0.2"  # the address every request arrives from behind the proxy
 
@@ -21,10 +21,7 @@ def report(client, code: str, forwarded_for: str | None):
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     environ = {"REMOTE_ADDR": NGINX}
     page = client.get(f"/q/{code}", headers=headers, environ_base=environ)
-    html = page.get_data(as_text=True)
-    data = {
-        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html)[1],
-        "submission": re.search(r'name="submission" value="([^"]+)"', html)[1],
+    data = form_fields(page) | {
         "description": "东门垃圾堆了三天",
         "photos": [(io.BytesIO(images.small_png()), "p.png")],
     }

@@ -119,13 +119,16 @@ def test_a_hostile_photo_on_the_scan_page_is_refused(client, world, unchanged, n
 
 @pytest.fixture
 def resident(client, fake_wechat):
-    """Resident B (not the reporter of the world's case) signed in to the mini-program."""
+    """Resident B (not the reporter of the world's case) signed in to the mini-program, agreed to the notice."""
+    from tests.support.api import agree
     from tests.support.hostile import RESIDENT_B
 
     code = f"hostile-code-{next(_codes)}"
     fake_wechat.add_login_code(code, "oMini_" + RESIDENT_B, "session-key")
     token = client.post("/api/v1/session", json={"code": code}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"}
+    agree(client, headers)
+    return headers
 
 
 AUTH = {

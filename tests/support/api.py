@@ -14,6 +14,7 @@ from tests.support.storage import keys
 SUB_CATEGORY = "0101"  # 暴露垃圾
 OTHER_SUB_CATEGORY = "0103"  # 垃圾桶满溢
 MAJOR_CATEGORY = "01"
+ALL_SCOPES = ["location", "photo_location", "phone", "platform_sharing"]
 
 
 def resident_id(db, mini_openid: str = "oMini_resident_1") -> int:
@@ -56,6 +57,15 @@ def post_report(client, headers: dict[str, str], photos: list[bytes] | None = No
     return client.post(
         "/api/v1/reports", data=report_form(photos, **fields), headers=headers, content_type="multipart/form-data"
     )
+
+
+def agree(client, headers: dict[str, str], scopes: list[str] | None = None) -> dict:
+    """The signed-in resident agrees to the current privacy notice (every scope unless told); returns the state."""
+    version = client.get("/api/v1/privacy").get_json()["version"]
+    body = {"version": version, "scopes": ALL_SCOPES if scopes is None else scopes}
+    response = client.post("/api/v1/privacy/consents", json=body, headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

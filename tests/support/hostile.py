@@ -21,13 +21,25 @@ from core.models import (
     Notification,
     OutboxMessage,
     Photo,
+    PrivacyConsent,
     ReportDraft,
     Resident,
     StaffUser,
 )
 from tests.support.storage import keys
 
-TABLES = (Case, CaseEvent, Photo, Attachment, ReportDraft, OutboxMessage, CheckIn, Notification, Resident)
+TABLES = (
+    Case,
+    CaseEvent,
+    Photo,
+    Attachment,
+    ReportDraft,
+    OutboxMessage,
+    CheckIn,
+    Notification,
+    Resident,
+    PrivacyConsent,
+)
 GRANT_TABLES = (GrantRound, GrantMember, GrantApplication, GrantEvent, GrantScore, GrantDisbursement, GrantFile)
 RESIDENT_A = "oHostile_resident_A"
 RESIDENT_B = "oHostile_resident_B"

@@ -6,12 +6,37 @@ import hashlib
 import itertools
 import secrets
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from bot.commands import AGREE, HELP, REPORT, WITHDRAW
 
 DATA = Path(__file__).parent.parent / "data" / "wechat"
 ACCOUNT = "gh_3a1b2c4d5e6f"
 _msg_ids = itertools.count(24531198765500000)
+
+# What the bot takes a report from only once the sender agreed to the privacy notice (bot/reports.py).
+REPORTING_TYPES = {"image", "location", "voice", "video", "shortvideo", "link"}
+REPORTING_EVENTS = {"subscribe", "scan", "scancode_waitmsg", "location"}
+NO_CONSENT_TEXTS = HELP | REPORT | AGREE | WITHDRAW
+
+
+def needs_consent(body: str) -> tuple[str | None, bool, bool]:
+    """(the sender, whether the bot would take it into a report, whether it answers the notice itself)."""
+    if "<!DOCTYPE" in body.upper():
+        return None, False, False
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None, False, False
+    sender, kind = root.findtext("FromUserName"), root.findtext("MsgType")
+    if kind == "event":
+        return sender, (root.findtext("Event") or "").lower() in REPORTING_EVENTS, False
+    if kind == "text":
+        content = (root.findtext("Content") or "").strip()
+        return sender, content not in NO_CONSENT_TEXTS, content in AGREE | WITHDRAW
+    return sender, kind in REPORTING_TYPES, False
 
 
 def sign(token: str, timestamp: str, nonce: str) -> str:
@@ -44,12 +69,18 @@ def build(msg_type: str, sender: str, *, msg_id: int | None = None, create_time:
 
 
 class WeChatSender:
-    """Sends signed callbacks to a Flask test client, in plain mode or, given `safe`, in safe mode."""
+    """Sends signed callbacks to a Flask test client, in plain mode or, given `safe`, in safe mode.
 
-    def __init__(self, client, token: str, safe=None) -> None:
+    Like a resident who read the privacy notice, each sender first replies 「同意」 before the first
+    message the bot would take into a report; `agree = False` sends exactly what the test says.
+    """
+
+    def __init__(self, client, token: str, safe=None, *, agree: bool = True) -> None:
         self.client = client
         self.token = token
         self.safe = safe  # a tests.support.wechat_crypto.SafeMode
+        self.agree = agree
+        self._agreed: set[str] = set()
 
     @classmethod
     def for_settings(cls, client, settings) -> WeChatSender:
@@ -67,6 +98,13 @@ class WeChatSender:
         return {"signature": sign(token or self.token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
     def post(self, body: str | bytes, **query_options):
+        if self.agree and not query_options and isinstance(body, str):
+            sender, reporting, answering = needs_consent(body)
+            if sender and sender not in self._agreed and (reporting or answering):
+                self._agreed.add(sender)  # a test's own 「同意」 (or 「撤回同意」) counts too: it is not sent twice
+                if reporting and self.post(build("text", sender, Content="同意")).status_code != 200:
+                    # The service is down (a fault test): the message itself gets that answer; agree next time.
+                    self._agreed.discard(sender)
         query = self.query(**query_options)
         if self.safe is not None and isinstance(body, str):
             body, msg_signature = self.safe.envelope(body, query["timestamp"], query["nonce"])

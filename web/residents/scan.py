@@ -17,6 +17,7 @@ from core.services.catalogue import category_tree
 from core.services.checkpoints import Scanned, resolve_code
 from core.services.intake import MAX_DESCRIPTION, MAX_PHOTOS, ReportInput, submit_report
 from core.services.patrol import record_check_in
+from core.services.privacy_consents import LOCATION, PHONE, acknowledge
 from core.services.residents import resident_for_openid
 from web import ratelimit, uploads
 from web.context import current_context, current_store, db_session
@@ -98,6 +99,7 @@ def _form(checkpoint: Checkpoint, code: str, *, errors: list[str] | None = None,
             values=values,
             submission=values.get("submission") or uuid.uuid4().hex,
             max_photos=MAX_PHOTOS,
+            privacy_version=current_context().settings.privacy_notice_version,
         ),
         status,
     )
@@ -178,7 +180,25 @@ def _report_from_form(checkpoint: Checkpoint) -> tuple[ReportInput, list[str]]:
             report.location_label = f"{checkpoint.name}附近（手机定位）"
         except ValueError:
             errors.append("位置无效，请重新获取或使用巡查点位置")
+    errors += _privacy(report)
     return report, errors
+
+
+def _privacy(report: ReportInput) -> list[str]:
+    """The notice the reporter agreed to by ticking the box, and the sensitive data they chose to give.
+
+    Tapping 「使用我当前的位置」 is the separate consent to the precise position (the page says so
+    beside the button), leaving a phone number the consent to its use for call-backs.
+    """
+    version = request.form.get("privacy_version") or ""
+    current = current_context().settings.privacy_notice_version
+    if not version:
+        return ["请阅读并勾选同意《个人信息保护说明》后再提交"]
+    if version != current:
+        return ["《个人信息保护说明》已更新，请重新阅读后勾选同意"]
+    scopes = [scope for scope, given in ((LOCATION, report.lat is not None), (PHONE, report.contact_phone)) if given]
+    report.privacy = {"version": version, "scopes": scopes}
+    return []
 
 
 @blueprint.post("/q/<code>")
@@ -210,6 +230,15 @@ def report(code: str) -> Any:
         with context.uow() as uow:
             openid = session.get("openid")
             resident = resident_for_openid(uow.session, openid) if openid else None
+            if resident is not None and report_input.privacy:
+                acknowledge(
+                    uow.session,
+                    context.settings,
+                    resident,
+                    version=str(report_input.privacy["version"]),
+                    channel="scan",
+                    scopes=report_input.privacy["scopes"],  # type: ignore[arg-type]
+                )
             case, created = submit_report(
                 uow.session,
                 context.settings,

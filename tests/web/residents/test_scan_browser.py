@@ -51,6 +51,7 @@ def test_a_resident_reports_from_a_sign_and_follows_the_case(make_app, settings,
         browser.find_element(By.ID, "locate").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "place"), "已使用手机定位"))
         assert csp_violations(browser) == []  # the page's script runs under the policy, nothing refused
+        browser.find_element(By.ID, "privacy").click()  # 我已阅读并同意《个人信息保护说明》
         browser.find_element(By.ID, "submit").click()
 
         number = wait.until(ec.visibility_of_element_located((By.ID, "case-number"))).text

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core.models import Case
 from core.services.checkpoints import public_code
 from tests.support import factories, images
+from tests.support.scan import form_fields
 
 WECHAT_BROWSER = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile MicroMessenger/8.0.50 NetType/WIFI"
 FORGED = "http://evil.example"
@@ -73,13 +74,12 @@ def test_links_ignore_a_forged_host_header(wired, code, settings, fake_wechat):
     assert redirect_uri == f"{base}/wechat/oauth"
 
     page = client.get(f"/q/{code}", base_url=FORGED)
-    html = page.get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    fields = form_fields(page)
 
     sent = client.post(
         f"/q/{code}",
         base_url=FORGED,
-        data={"csrf_token": token, "description": "路灯坏了", "photos": [(io.BytesIO(images.small_png()), "p.png")]},
+        data=fields | {"description": "路灯坏了", "photos": [(io.BytesIO(images.small_png()), "p.png")]},
         content_type="multipart/form-data",
     )
     assert sent.status_code == 303 and not sent.headers["Location"].startswith(FORGED)

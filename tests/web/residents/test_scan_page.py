@@ -13,6 +13,7 @@ from core.glossary import CaseSource, Role
 from core.models import Case, CheckIn, Checkpoint, Photo
 from core.services.checkpoints import public_code
 from tests.support import factories, images
+from tests.support.scan import form_fields
 from tests.support.storage import keys, store_of
 
 
@@ -29,11 +30,7 @@ def code(db, settings) -> str:
 
 
 def form_token(page) -> dict[str, str]:
-    html = page.get_data(as_text=True)
-    return {
-        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html)[1],
-        "submission": re.search(r'name="submission" value="([^"]+)"', html)[1],
-    }
+    return form_fields(page)
 
 
 def post_report(client, code, *, photos=None, **fields):

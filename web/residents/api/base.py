@@ -22,6 +22,8 @@ class ErrorDetail(ma.Schema):
         keys=ma.fields.String(),
         metadata={"description": "校验错误：字段名 → 该字段的问题（仅 code 为 invalid 时）"},
     )
+    version = ma.fields.String(metadata={"description": "consent_required 时：须同意的说明版本"})
+    scopes = ma.fields.List(ma.fields.String(), metadata={"description": "consent_required 时：还须单独同意的范围"})
 
 
 class ErrorSchema(ma.Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -9,9 +10,20 @@ from sqlalchemy import select
 from core.codes import Verdict
 from core.errors import InvalidInput
 from core.glossary import CaseSource, CoordSystem
-from core.models import Case, Category
+from core.models import Case, Category, Resident
 from core.services.checkpoints import resolve_code
 from core.services.intake import MAX_PHOTOS, ReportInput, submit_report
+from core.services.privacy_consents import (
+    LOCATION,
+    PHOTO_LOCATION,
+    ConsentRequired,
+    ConsentState,
+    acknowledge,
+    check_version,
+    consent_state,
+    report_record,
+    require,
+)
 from core.settings import Settings
 from media.imaging import exif_position
 from web import ratelimit, uploads
@@ -20,6 +32,7 @@ from web.errors import json_error, validation_error
 from web.limits import body_limit, uploads_limit
 from web.residents.api.auth import current_resident
 from web.residents.api.base import ApiBlueprint
+from web.residents.api.privacy import consent_required
 from web.residents.api.schemas import ReportAnswerSchema, ReportSchema
 
 blueprint = ApiBlueprint("mini_reports", __name__, url_prefix="/api/v1", description="上报问题")
@@ -27,6 +40,7 @@ blueprint = ApiBlueprint("mini_reports", __name__, url_prefix="/api/v1", descrip
 # A resident reports a few problems at a time, not a flood (repeats of one request are not counted).
 PER_RESIDENT = {"limit": 10, "window_seconds": 600}
 EXIF_LABEL = "照片拍摄位置"
+NO_PLACE = "请提供位置（lat、lng、coord_system），或扫描巡查点二维码上报，或选择使用照片拍摄位置（use_photo_location）"
 
 
 def _answer(settings: Settings, number: str, token: str | None, status: int) -> tuple[dict[str, str], int]:
@@ -41,6 +55,31 @@ def _checkpoint_label(code: str) -> tuple[str | None, str | None]:
     if not scanned.valid or scanned.checkpoint is None:
         return None, "巡查点不存在：二维码无法识别"
     return scanned.checkpoint.label, None
+
+
+def _consent_for(resident: Resident, form: dict[str, Any]) -> tuple[ConsentState, bool]:
+    """(what the report is made under, whether it acknowledges the notice now); ConsentRequired when the
+    notice or a scope the place needs is missing.
+
+    A precise position needs `location`, a photo's EXIF position `photo_location`; a checkpoint's
+    position needs neither. `privacy_version` acknowledges the current notice with the report (it
+    is recorded with the case, in the same transaction); a stale one is refused.
+    """
+    settings = current_context().settings
+    state = consent_state(db_session(), settings, resident)
+    version: str | None = form.get("privacy_version")
+    if version:
+        check_version(settings, version)
+    acknowledging = bool(version) and not state.acknowledged
+    if acknowledging:
+        state = replace(state, agreed_version=version, scopes=frozenset())
+    needed = []
+    if form.get("lat") is not None:
+        needed.append(LOCATION)
+    elif not form.get("checkpoint") and form["use_photo_location"]:
+        needed.append(PHOTO_LOCATION)
+    require(state, *needed)
+    return state, acknowledging
 
 
 def _category_problem(code: str) -> str | None:
@@ -60,11 +99,13 @@ def _category_problem(code: str) -> str | None:
 @blueprint.alt_response(
     200, schema=ReportAnswerSchema, description="同一 client_request_id 的重复提交：原案件", success=True
 )
-@blueprint.errors(413, 429)
+@blueprint.errors(413, 428, 429)
 def report(form: dict[str, Any]) -> Any:
     """上报问题（multipart/form-data）：照片 1–9 张、位置、类别、描述。
 
-    位置：lat/lng/coord_system；或扫码得到的 checkpoint；都没有时取第一张照片 EXIF 中的 GPS（WGS-84）。
+    须已同意当前版本的《个人信息保护说明》（或随本次提交传 privacy_version），否则 428 consent_required。
+    位置：lat/lng/coord_system（须已单独同意 location）；或扫码得到的 checkpoint；或 use_photo_location=true
+    时取第一张照片 EXIF 中的 GPS（WGS-84，须已单独同意 photo_location）。缺少所需同意时 428，不保存任何内容。
     带 client_request_id 的重复提交返回原案件（200），不会重复立案。校验失败 400，不保存任何内容。
     """
     context = current_context()
@@ -78,6 +119,11 @@ def report(form: dict[str, Any]) -> Any:
         )
         if found is not None:
             return _answer(settings, found.number, found.tracking_token, 200)
+
+    try:
+        consent, acknowledging = _consent_for(resident, form)
+    except ConsentRequired as exc:
+        return consent_required(exc)
 
     problems: dict[str, str] = {}
     if problem := _category_problem(form["category"]):
@@ -108,20 +154,26 @@ def report(form: dict[str, Any]) -> Any:
         report_input.lat, report_input.lng = form["lat"], form["lng"]
         report_input.coord_system = CoordSystem(form["coord_system"])
     elif checkpoint_label is None:
-        place = exif_position(saved.first) if saved.first else None
+        place = exif_position(saved.first) if saved.first and form["use_photo_location"] else None
         if place is None:
             uploads.discard(store, saved.paths)
-            return validation_error({"lat": "请提供位置（lat、lng、coord_system），或扫描巡查点二维码上报"})
+            if form["use_photo_location"]:
+                return validation_error({"use_photo_location": "照片中没有可用的拍摄位置，请提供位置"})
+            return validation_error({"lat": NO_PLACE})
         # EXIF GPS is WGS-84; the photo job strips it from the photo before anyone sees it.
         report_input.lat, report_input.lng = place
         report_input.coord_system = CoordSystem.WGS84
         report_input.location_label = EXIF_LABEL
     try:
         with context.uow() as uow:
+            reporter = current_resident(uow.session)
+            if acknowledging:
+                acknowledge(uow.session, settings, reporter, version=form["privacy_version"], channel="miniprogram")
+            report_input.privacy = report_record(consent)
             case, created = submit_report(
                 uow.session,
                 settings,
-                resident=current_resident(uow.session),
+                resident=reporter,
                 report=report_input,
                 source=CaseSource.MINIPROGRAM,
                 intake_key=intake_key,

@@ -78,6 +78,18 @@ class ReportSchema(PositionFields):
         validate=f.matching(REQUEST_ID, "应为 1–64 个字母、数字或 _.:-"),
         metadata={"description": "客户端为这次提交生成的唯一编号；重试时带上同一编号，不会重复立案"},
     )
+    privacy_version = f.String(
+        validate=f.length(1, 32),
+        metadata={
+            "description": "居民在提交页确认已阅读的《个人信息保护说明》版本（GET /privacy）；未曾同意当前版本时必填"
+        },
+    )
+    use_photo_location = f.Boolean(
+        load_default=False,
+        metadata={
+            "description": "无 lat/lng 和 checkpoint 时，用第一张照片 EXIF 中的拍摄位置；须已单独同意 photo_location"
+        },
+    )
 
 
 class CaseListArgs(f.ApiSchema):

@@ -10,7 +10,7 @@ import pytest
 from core.services.catalogue import load_catalogue
 from core.services.checkpoints import public_code
 from core.settings import Settings
-from tests.support import factories
+from tests.support import api, factories
 
 _codes = itertools.count(1)
 
@@ -40,14 +40,21 @@ def catalogue(db, api_settings: Settings) -> None:
 
 @pytest.fixture
 def sign_in(client, fake_wechat) -> Callable[..., dict[str, str]]:
-    """Sign a mini-program user in through the fake jscode2session; returns the Authorization header."""
+    """Sign a mini-program user in through the fake jscode2session; returns the Authorization header.
 
-    def sign(openid: str = "oMini_resident_1", unionid: str | None = None) -> dict[str, str]:
+    The resident agrees to the privacy notice and every scope, as the mini-program asks first,
+    unless `agree=False`.
+    """
+
+    def sign(openid: str = "oMini_resident_1", unionid: str | None = None, agree: bool = True) -> dict[str, str]:
         code = f"code-{next(_codes)}"
         fake_wechat.add_login_code(code, openid, f"session-key-{code}", unionid=unionid)
         response = client.post("/api/v1/session", json={"code": code})
         assert response.status_code == 200, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+        headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+        if agree:
+            api.agree(client, headers)
+        return headers
 
     return sign
 

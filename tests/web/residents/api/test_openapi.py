@@ -9,6 +9,7 @@ PUBLIC = {
     ("get", "/api/v1/categories"),
     ("get", "/api/v1/checkpoints"),
     ("get", "/api/v1/checkpoints/{code}"),
+    ("get", "/api/v1/privacy"),
 }
 
 
@@ -52,7 +53,8 @@ def test_errors_and_the_resident_token_are_documented(client):
     error = document["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     detail = document["components"]["schemas"]["ErrorDetail"]
-    assert set(detail["properties"]) == {"code", "message", "fields"}
+    # version and scopes: what a 428 consent_required still asks the resident to agree to
+    assert set(detail["properties"]) == {"code", "message", "fields", "version", "scopes"}
     assert document["components"]["securitySchemes"]["residentToken"] == {
         "type": "http",
         "scheme": "bearer",
@@ -73,5 +75,5 @@ def test_errors_and_the_resident_token_are_documented(client):
                 assert "400" in responses, (method, path)
     reports = document["paths"]["/api/v1/reports"]["post"]
     assert set(reports["requestBody"]["content"]) == {"multipart/form-data"}
-    assert {"200", "201", "400", "401", "413", "429"} <= set(reports["responses"])
+    assert {"200", "201", "400", "401", "413", "428", "429"} <= set(reports["responses"])
     assert {"404", "410"} <= set(document["paths"]["/api/v1/checkpoints/{code}"]["get"]["responses"])

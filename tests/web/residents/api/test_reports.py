@@ -90,9 +90,11 @@ def test_a_report_at_a_checkpoint_takes_its_place(client, db, resident_headers, 
         assert (case.lat, case.lng, case.coord_system) == (31.8205, 117.2272, CoordSystem.GCJ02)
 
 
-def test_without_a_place_the_first_photos_exif_gps_is_used_as_wgs84(client, db, resident_headers):
+def test_asked_to_the_first_photos_exif_gps_is_used_as_wgs84(client, db, resident_headers):
     photos = [images.photo_with_exif(640, 480, gps=(31.8123, 117.2345)), images.photo_with_exif(640, 480, gps=(1, 1))]
-    response = post_report(client, resident_headers, photos=photos, lat=None, lng=None, coord_system=None)
+    response = post_report(
+        client, resident_headers, photos=photos, lat=None, lng=None, coord_system=None, use_photo_location="true"
+    )
     assert response.status_code == 201, response.get_json()
     with db.session() as s:
         case = s.scalar(select(Case))
