@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 
 from core.glossary import CaseStatus, Tier
 from core.models import Case, CaseEvent, GrantApplication, GrantEvent, GrantReport
+from core.privacy.anonymise import shown_note
 
 S = CaseStatus
 
@@ -35,7 +36,8 @@ def notice_body(event: CaseEvent) -> str:
     """What happened, without the case number and status (a template message shows those itself)."""
     template = _BY_ACTION.get(event.action, "案件状态已更新。")
     tier = Tier(event.data["tier"]).label if event.data.get("tier") else ""
-    return template.format(tier=tier, note=event.note or "—", original=event.data.get("original", ""))
+    note = shown_note(event)
+    return template.format(tier=tier, note=note or "—", original=event.data.get("original", ""))
 
 
 def status_notice(case: Case, event: CaseEvent) -> str:

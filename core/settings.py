@@ -158,6 +158,10 @@ class Settings:
     catalogue_file: str = str(PROJECT_ROOT / "core" / "data" / "catalogue.csv")
     # The font file checkpoint signs are printed in; unset: fontconfig's choice for Chinese (zh-CN).
     sign_font: str | None = None
+    # How long personal data is kept, in days (named in the notice; the retention sweeps use them).
+    retention_case_days: int = 1095
+    retention_checkin_days: int = 90
+    retention_access_log_days: int = 180
 
     def secret_values(self) -> tuple[str, ...]:
         """The values no log line, job record, page or error body may hold (fields kept out of repr)."""

@@ -1,4 +1,4 @@
-"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo."""
+"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo (checkpoints and privacy beside)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from core.models import Grid
 from core.services import staff_totp
 from core.services.demo import load_demo
 from core.services.staff import create_staff, disable_staff, find_staff, set_password
-from web import checkpoint_cli
+from web import checkpoint_cli, privacy_cli
 from web.context import current_context
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic)。")
@@ -146,3 +146,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(grid_cli)
     app.cli.add_command(demo)
     checkpoint_cli.init_app(app)
+    privacy_cli.init_app(app)

@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 from core.glossary import PhotoStatus
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
+from core.privacy.anonymise import redacted_ids, shown_note
 from core.services import cases as case_service
 from core.services.assignees import suggest_assignees
 from core.services.intake import MAX_PHOTOS
@@ -64,12 +65,13 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
     if staff is not None:
         data["moves"] = case_service.available_moves(staff, case)
     if with_timeline:
+        redacted = redacted_ids(case.events)
         data["timeline"] = [
             {
                 "action": e.action,
                 "from": e.from_status.value if e.from_status else None,
                 "to": e.to_status.value,
-                "note": e.note,
+                "note": shown_note(e, redacted),
                 "by": e.actor_staff.username if e.actor_staff else None,
                 "at": e.created_at.isoformat(),
                 "data": e.data,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
 from core.media_urls import media_path
 from core.models import Case, Category, Grid, Photo, StaffUser
+from core.privacy.anonymise import redacted_ids, shown_note
 from core.services import cases as case_service
 from core.services import queues
 from core.services.assignees import suggest_assignees
@@ -106,6 +108,7 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200) -> An
         render_template(
             "console/case.html",
             case=case,
+            note_of=functools.partial(shown_note, redacted=redacted_ids(case.events)),
             moves=[(name, case_service.MOVES[name]) for name in moves],
             error=error,
             map_svg=drawing,
