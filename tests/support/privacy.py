@@ -1,4 +1,4 @@
-"""The privacy tests' builders: a finished case with a resident's own notes, phones and a voice file; access-log reads."""
+"""The privacy tests' builders: a finished case with a resident's own notes, phones and voice; access-log reads."""
 
 from __future__ import annotations
 
