@@ -62,3 +62,22 @@ def entries(session: Session, action: str) -> list[AccessLogEntry]:
 
 def ago(**delta: float):
     return utcnow() - timedelta(**delta)
+
+
+def run_file_deletions(database, settings: Settings, redis) -> int:
+    """Run the queued `media.delete` jobs here, as the worker would; how many files went."""
+    from core import outbox
+    from core.models import OutboxMessage
+    from worker import runtime
+    from worker.jobs.privacy import delete_files
+    from worker.runtime import Runtime
+
+    with database.session() as s:
+        payloads = [
+            m.payload for m in s.scalars(select(OutboxMessage).where(OutboxMessage.topic == outbox.MEDIA_DELETE))
+        ]
+    runtime.install(Runtime(settings=settings, database=database, redis=redis))
+    try:
+        return sum(delete_files(**payload) for payload in payloads)
+    finally:
+        runtime.install(None)  # type: ignore[arg-type]
