@@ -103,3 +103,18 @@ def test_erasing_someone_else_through_the_api_is_impossible(client, app, fake_we
         a = s.scalar(select(Resident).where(Resident.openid == RESIDENT_A))
         assert a is not None and a.erased_at is None
         assert s.scalar(select(Case.reporter_id).where(Case.number == world.case_number)) == a.id
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/hostname", "attachments/../../outside.txt", ""])
+def test_the_file_deletion_job_deletes_nothing_outside_media_dir(tmp_path, path):
+    from worker.jobs.privacy import remove_file
+
+    media = tmp_path / "media"
+    media.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+
+    with pytest.raises(ValueError):
+        remove_file(str(media), path)
+
+    assert outside.read_text() == "keep me"
