@@ -1,8 +1,9 @@
-"""Text messages: the resident's commands (提交, 取消, 我的上报, 查询, 评价, 没修好), else the description."""
+"""Text messages: the resident's commands (提交, 取消, 我的上报, 查询, 评价, 没修好, 注销 …), else the description."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -10,6 +11,10 @@ from redis.exceptions import RedisError
 from bot import reports, texts
 from bot.turn import Handler, Turn
 from core.errors import GongzhiError
+from core.models.base import utcnow
+from core.privacy.erasure import erase_resident
+from core.privacy.links import MAX_AGE_SECONDS as LINK_MAX_AGE_SECONDS
+from core.privacy.links import data_url
 from core.services import patrol, resident_cases
 from core.services.intake import ReportInput
 from core.services.suggest import suggest_categories
@@ -29,6 +34,11 @@ CHOICE = re.compile(r"^[1-9１-９]$")
 BIND = re.compile(r"^绑定\s*([0-9０-９]{1,12})$")
 AGREE = {"同意", "我同意", "同意并继续"}
 WITHDRAW = {"撤回同意", "不同意"}
+MY_DATA = {"我的数据", "我的信息", "个人信息"}
+ERASE = {"注销", "注销账号", "删除我的信息"}
+CONFIRM_ERASE = "确认注销"
+# How long 「确认注销」 is accepted after 「注销」.
+ERASE_CONFIRM_MINUTES = 5
 CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -67,6 +77,14 @@ def on_text(turn: Turn, message: Any) -> str:
         return texts.case_list(cases, turn.settings.tz)
     if match := BIND.match(text):
         return _bind(turn, message, match[1])
+    if text in MY_DATA:
+        url = data_url(turn.settings, turn.resident.id)
+        return texts.MY_DATA.format(url=url, minutes=LINK_MAX_AGE_SECONDS // 60)
+    if text in ERASE:
+        turn.erase_pending = utcnow()
+        return texts.ERASE_ASK.format(minutes=ERASE_CONFIRM_MINUTES)
+    if text == CONFIRM_ERASE:
+        return _erase(turn)
     if command := _case_command(turn, text):
         return command
     if CHOICE.match(text) and turn.report.suggested_codes:
@@ -87,6 +105,16 @@ def _bind(turn: Turn, message: Any, code: str) -> str:
     except RedisError:
         return "暂时无法绑定，请稍后再试。"
     return f"绑定成功！本微信已绑定工作账号「{staff.display_name}」，今后在公众号中扫描巡查点二维码即可签到。"
+
+
+def _erase(turn: Turn) -> str:
+    """「确认注销」 within a few minutes of 「注销」: the resident's data is erased (core/privacy/erasure.py)."""
+    asked = turn.erase_asked_at
+    if asked is None or utcnow() - asked > timedelta(minutes=ERASE_CONFIRM_MINUTES):
+        return texts.ERASE_NOT_ASKED
+    erase_resident(turn.session, turn.resident.id)
+    turn.erased = True
+    return texts.ERASED
 
 
 def _case_command(turn: Turn, text: str) -> str | None:

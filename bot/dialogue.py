@@ -17,6 +17,8 @@ from core.text import clean
 
 # Each message type's handler; events have their own table, by event.
 HANDLERS: dict[str, Handler] = {**commands.HANDLERS, **reports.HANDLERS}
+# Events WeChat sends on its own (the periodic position): they neither confirm nor cancel a request to erase.
+PASSIVE_EVENTS = {"location"}
 
 
 def message_key(message: BaseMessage) -> str:
@@ -25,7 +27,9 @@ def message_key(message: BaseMessage) -> str:
         return f"msg:{message.id}"
     event = getattr(message, "event", "") or message.type
     event_key = getattr(message, "key", None) or getattr(message, "scene_id", None) or ""
-    return f"evt:{message.source}:{message.time}:{event}:{event_key}"
+    # No sender: the key is only looked up in the sender's own draft, and an openid kept in it would
+    # be an openid outside the residents table.
+    return f"evt:{message.time}:{event}:{event_key}"
 
 
 class Dialogue:
@@ -69,7 +73,16 @@ class Dialogue:
             turn = Turn(
                 uow, self.context.settings, self.context.redis, resident, conversation, drafts.report_of(conversation)
             )
+            turn.erase_asked_at = conversation.erase_asked_at
+            if message.type == "event" and getattr(message, "event", "") in PASSIVE_EVENTS:
+                turn.erase_pending = turn.erase_asked_at
             reply = handler(turn, message)
+            if turn.erased:
+                # The erasure deleted the draft row with everything else; nothing is written back.
+                uow.session.expunge(conversation)
+                uow.commit()
+                return reply
+            conversation.erase_asked_at = turn.erase_pending
             if turn.submitted:
                 # The draft became a case: its photos and its remembered replies go with it.
                 drafts.clear(conversation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,13 @@ class Turn:
     draft_only: bool = False
     # Set when the draft became a case: the dialogue starts the resident's next draft afresh.
     submitted: bool = False
+    # When the resident said 「注销」 and was asked to confirm, as this message found it (None: nothing
+    # pending); and what the dialogue keeps after this message: a handler sets it for 「注销」, so any
+    # other message leaves it None and cancels the request.
+    erase_asked_at: datetime | None = None
+    erase_pending: datetime | None = None
+    # Set when the resident's data was erased: their draft row is gone, and nothing is written back.
+    erased: bool = False
 
     @property
     def session(self) -> Session:

@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 
 from core.glossary import CaseStatus, Tier
 from core.models import Case, CaseEvent, GrantApplication, GrantEvent, GrantReport
+from core.privacy.anonymise import shown_note
 from core.privacy.masking import mask_text
 
 S = CaseStatus
@@ -36,8 +37,10 @@ def notice_body(event: CaseEvent) -> str:
     """What happened, without the case number and status (a template message shows those itself)."""
     template = _BY_ACTION.get(event.action, "案件状态已更新。")
     tier = Tier(event.data["tier"]).label if event.data.get("tier") else ""
-    # Every follower of the case reads this, not only its reporter: a staff note is masked.
-    note = mask_text(event.note) if event.note else "—"
+    # Every follower of the case reads this, not only its reporter: a staff note is masked, and a
+    # resident's note that was redacted stays so.
+    note = shown_note(event)
+    note = mask_text(note) if note else "—"
     return template.format(tier=tier, note=note, original=event.data.get("original", ""))
 
 

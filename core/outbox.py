@@ -32,6 +32,9 @@ GRANT_REPORT_DUE = "grant.report_due"
 GRANT_REPORT_LATE = "grant.report_late"
 # A grant photo kept as uploaded (core/grants/files.py): the worker makes its clean copy, as for a case photo.
 GRANT_PHOTO_PROCESS = "grant.photo_process"
+# Media files that personal-data erasure or retention took out of their rows (core/privacy): the worker
+# deletes them once the rows no longer name them.
+MEDIA_DELETE = "media.delete"
 
 
 class Dispatcher(Protocol):

@@ -1,4 +1,4 @@
-"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo (and privacy rekey, checkpoint …)."""
+"""`flask --app wsgi …` commands: db upgrade, staff create, grid list, demo (checkpoints and privacy beside)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """The cron process beside the worker: rq's CronScheduler enqueuing the deadline, report and upload sweeps.
 
 Every `python -m worker` runs one, which enqueues `sweep_deadlines` and `sweep_reports` on the
-`default` queue each DEADLINE_SWEEP_SECONDS, and `sweep_uploads` each UPLOAD_SWEEP_SECONDS. However
-many worker machines run a cron, each periodic job is enqueued once per interval: the interval is
-cut into slots on the clock, and the first cron to claim a slot in Redis enqueues it (the sweeps stay
-harmless to repeat all the same, worker/jobs/deadlines.py).
+`default` queue each DEADLINE_SWEEP_SECONDS, `sweep_uploads` each UPLOAD_SWEEP_SECONDS, and the
+privacy purge (`purge_daily`) once a day. However many worker machines run a cron, each periodic job
+is enqueued once per interval: the interval is cut into slots on the clock, and the first cron to
+claim a slot in Redis enqueues it (the sweeps stay harmless to repeat all the same,
+worker/jobs/deadlines.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rq.job import Job
 
 from worker.jobs.deadlines import sweep_deadlines
 from worker.jobs.grants import sweep_reports
+from worker.jobs.privacy import clear_old_positions, purge_daily
 from worker.jobs.uploads import sweep_uploads
 from worker.runtime import JOB_SERIALIZER, Runtime
 
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # Orphaned uploads are deleted once an hour old; a sweep every quarter of an hour is soon enough.
 UPLOAD_SWEEP_SECONDS = 900
+# Retention (core/privacy/retention.py) is counted in days; once a day is soon enough, and it is idempotent.
+PRIVACY_PURGE_SECONDS = 24 * 3600
+# A resident's last position is kept 30 minutes; clearing every 5 minutes keeps it no longer than 35.
+POSITION_SWEEP_SECONDS = 300
 
 
 class JsonCronJob(CronJob):
@@ -79,4 +85,8 @@ def schedule_forever(rt: Runtime) -> None:
     # Uploads left behind by failed requests (worker/jobs/uploads.py).
     every = UPLOAD_SWEEP_SECONDS
     scheduler.register(sweep_uploads, "default", interval=every, ttl=every, result_ttl=every * 2)
+    daily = PRIVACY_PURGE_SECONDS
+    scheduler.register(purge_daily, "default", interval=daily, ttl=3600, result_ttl=daily)
+    often = POSITION_SWEEP_SECONDS
+    scheduler.register(clear_old_positions, "default", interval=often, ttl=often, result_ttl=often * 2)
     scheduler.start()  # type: ignore[no-untyped-call]  # rq's CronScheduler.start has no annotations

@@ -35,6 +35,7 @@ ROUTES: dict[str, Route] = {
     outbox.GRANT_REPORT_DUE: Route("notify", "worker.jobs.grants.notify_grant_event"),
     outbox.GRANT_REPORT_LATE: Route("notify", "worker.jobs.grants.notify_report_late"),
     outbox.CASE_PLATFORM_PUSH: Route("default", "worker.jobs.platform.push_case"),
+    outbox.MEDIA_DELETE: Route("media", "worker.jobs.privacy.delete_files"),
 }
 
 QUEUES = ("notify", "media", "default")

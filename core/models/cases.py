@@ -79,6 +79,8 @@ class Case(Timestamped, Base):
     closed_at: Mapped[datetime | None]
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    # When retention or the reporter's erasure took the personal data out (core/privacy/anonymise.py).
+    anonymised_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship()

@@ -21,3 +21,5 @@ class ReportDraft(Base):
     # Message key → the reply it got, so that WeChat's retry of a message changes nothing.
     replies: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the resident said 「注销」 and was asked to confirm; any other message clears it.
+    erase_asked_at: Mapped[datetime | None]

@@ -32,6 +32,9 @@ class Resident(Timestamped, Base):
     last_lng: Mapped[float | None]
     last_coord_system: Mapped[CoordSystem | None] = mapped_column(str_enum(CoordSystem, 8))
     last_located_at: Mapped[datetime | None]
+    # Set when the resident had their personal data erased (core/privacy/erasure.py): the row stays,
+    # empty, so that history pointing at it (timeline, notifications, the access log) stays whole.
+    erased_at: Mapped[datetime | None]
 
 
 class StaffUser(Timestamped, Base):

@@ -19,6 +19,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.glossary import CaseStatus, Tier
 from core.models import Case, CaseEvent, Resident, case_followers
 from core.models.base import utcnow
+from core.privacy.anonymise import REDACTED, redacted_ids, shown_note
 
 S = CaseStatus
 REOPEN_WINDOW = timedelta(days=7)
@@ -134,11 +135,12 @@ def find_own_case(session: Session, resident: Resident, number: str) -> Case:
     return _own_case(session, resident, number)
 
 
-def _resident_text(event: CaseEvent) -> str:
+def _resident_text(event: CaseEvent, redacted: set[int]) -> str:
     data = event.data or {}
     if event.action == "reject":
         # The reason is written for the resident: DESIGN.md has rejections carry one.
-        return f"理由：{event.note}" if event.note else ""
+        note = shown_note(event, redacted)
+        return f"理由：{note}" if note else ""
     if event.action == "duplicate":
         original = data.get("original")
         return f"与案件 {original} 为同一问题，请关注该案件进展" if original else ""
@@ -152,8 +154,13 @@ def _resident_text(event: CaseEvent) -> str:
 
 
 def resident_timeline(case: Case) -> list[TimelineEntry]:
-    """The case's timeline, oldest first, with only what a resident may read."""
-    return [TimelineEntry(event.created_at, event.to_status.label, _resident_text(event)) for event in case.events]
+    """The case's timeline, oldest first, with only what a resident may read (a redaction is no step)."""
+    redacted = redacted_ids(case.events)
+    return [
+        TimelineEntry(event.created_at, event.to_status.label, _resident_text(event, redacted))
+        for event in case.events
+        if event.action != REDACTED
+    ]
 
 
 def _comment(value: str | None, label: str) -> str:

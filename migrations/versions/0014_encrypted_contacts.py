@@ -4,7 +4,7 @@ Needs PERSONAL_DATA_KEY (and PERSONAL_DATA_CIPHER) set as the service will run w
 are sealed under that key on the way up and opened with it on the way down.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 23:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from core.privacy import crypto
 from core.privacy.contact import phone_digits
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,7 @@ from core.privacy.rekey import rekey
 from core.settings import Settings
 from tests.support import factories
 from tests.support import grants as gh
-from tests.support.privacy import KEY_A, KEY_B, PHONE, PHONE_RUN, cipher, raw
+from tests.support.sealed import KEY_A, KEY_B, PHONE, PHONE_RUN, cipher, raw
 
 SEALED = [
     ("residents", "phone"),

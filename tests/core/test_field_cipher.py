@@ -11,7 +11,7 @@ from core.privacy import crypto
 from core.privacy.contact import mask_phone, phone_digits
 from core.privacy.crypto import CipherError, FieldCipher, parse_key
 from core.settings import Settings
-from tests.support.privacy import KEY_A, KEY_B, PHONE, PHONE_RUN
+from tests.support.sealed import KEY_A, KEY_B, PHONE, PHONE_RUN
 
 
 @pytest.mark.parametrize("name", ["aes", "sm4"])

@@ -14,7 +14,7 @@ from core.migrations import alembic_config, upgrade_database
 from core.privacy import crypto
 from core.privacy.contact import phone_digits
 from tests.support.backends import detect, scratch_postgres
-from tests.support.privacy import PHONE, PHONE_RUN
+from tests.support.sealed import PHONE, PHONE_RUN
 
 TEAM = [{"name": "李会计", "role": "会计", "phone": PHONE}]
 ROWS = [
@@ -60,7 +60,7 @@ def _value(engine, table: str, column: str) -> str:
 
 
 def test_stored_phones_and_teams_are_sealed_on_the_way_up_and_opened_on_the_way_down(database_url):
-    upgrade_database(database_url, "0012")
+    upgrade_database(database_url, "0013")
     engine = make_engine(database_url)
     with engine.begin() as connection:
         for statement in ROWS:
@@ -78,7 +78,7 @@ def test_stored_phones_and_teams_are_sealed_on_the_way_up_and_opened_on_the_way_
     assert _value(engine, "grant_members", "phone_hash") == cipher.keyed_hash(phone_digits(PHONE))
     engine.dispose()
 
-    command.downgrade(alembic_config(database_url), "0012")
+    command.downgrade(alembic_config(database_url), "0013")
     for (table, column), plain in COLUMNS.items():
         assert _value(engine, table, column) == plain
     team = _value(engine, "grant_applications", "team")

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from core.models import AccessLogEntry, Case
 from tests.support.console import console_login, csrf_token
-from tests.support.privacy import PHONE, PHONE_RUN
+from tests.support.sealed import PHONE, PHONE_RUN
 from tests.support.staff import setup_area, token
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.models import Case
 from core.privacy.crypto import FieldCipher, parse_key
 from tests.support import factories
-from tests.support.privacy import KEY_A, KEY_B, PHONE, cipher, raw
+from tests.support.sealed import KEY_A, KEY_B, PHONE, cipher, raw
 
 
 def _case_sealed_under_a(app, settings) -> None:

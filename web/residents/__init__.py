@@ -1,4 +1,4 @@
-"""What residents call: the mini-program's API, the page behind every sign, and a case's tracking page."""
+"""What residents call: the mini-program's API, the page behind every sign, a case's tracking page, their data page."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from web.residents import api, scan, track
+    from web.residents import api, mydata, scan, track
 
     app.register_blueprint(scan.blueprint)
+    app.register_blueprint(mydata.blueprint)
     app.register_blueprint(track.blueprint)
     api.init_app(app)

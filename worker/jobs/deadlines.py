@@ -22,6 +22,7 @@ from core.glossary import CaseStatus
 from core.models import Case, CaseEvent
 from core.models.base import utcnow
 from core.notices import DEADLINE_WARNING, OVERDUE, assigned_notice, deadline_notice
+from core.privacy.anonymise import REDACTED
 from core.services.deadlines import sweep
 from worker import runtime
 from worker.delivery import notify_staff
@@ -63,7 +64,12 @@ def notify_assigned(event_id: int, case_id: int | None = None) -> bool:
         if event is None:
             return False
         case = event.case
-        later = session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.id > event.id))
+        later = session.scalar(
+            # A redaction (core/privacy) is no move of the case.
+            select(CaseEvent.id).where(
+                CaseEvent.case_id == case.id, CaseEvent.id > event.id, CaseEvent.action != REDACTED
+            )
+        )
         if later is not None or case.status != CaseStatus.DISPATCHED:
             return False  # moved on since: a later event tells whom it concerns
         return _notify_assignee("assigned", case, str(event.id), assigned_notice(case, rt.settings.tz))

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.models import AccessLogEntry, Case
 from tests.support.console import console_login, csrf_token
-from tests.support.privacy import PHONE
+from tests.support.sealed import PHONE
 from tests.support.staff import setup_area, token
 
 MASKED = "138****5678"

@@ -44,8 +44,8 @@ def init_app(app: Flask) -> GongzhiApi:
     api.spec.components.security_scheme(
         SECURITY_SCHEME, {"type": "http", "scheme": "bearer", "description": "POST /api/v1/session 得到的居民令牌"}
     )
-    from web.residents.api import cases, grants, notices, places, privacy, reports, session
+    from web.residents.api import cases, grants, me, notices, places, privacy, reports, session
 
-    for module in (session, places, privacy, reports, cases, notices, grants):
+    for module in (session, places, privacy, reports, cases, notices, grants, me):
         api.register_blueprint(module.blueprint)
     return api

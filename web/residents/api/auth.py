@@ -45,7 +45,9 @@ def require_resident(view: Callable[..., Any]) -> Callable[..., Any]:
         except BadSignature:
             return json_error(401, "unauthorized", "令牌无效，请重新登录")
         resident_id = data.get("rid") if isinstance(data, dict) else None
-        if not isinstance(resident_id, int) or db_session().get(Resident, resident_id) is None:
+        resident = db_session().get(Resident, resident_id) if isinstance(resident_id, int) else None
+        # An erased resident's tokens die with their data: signing in again makes a new resident.
+        if resident is None or resident.erased_at is not None:
             return json_error(401, "unauthorized", "令牌无效，请重新登录")
         g.resident_id = resident_id
         return view(*args, **kwargs)

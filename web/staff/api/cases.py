@@ -13,6 +13,7 @@ from core.errors import InvalidInput
 from core.glossary import PhotoStatus, Role
 from core.media_urls import media_url
 from core.models import Case, Photo, StaffUser
+from core.privacy.anonymise import redacted_ids, shown_note
 from core.privacy.contact import mask_phone
 from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
@@ -74,12 +75,13 @@ def case_json(case: Case, *, staff: StaffUser | None = None, with_timeline: bool
         # One case opened by its handler: who reported it (匿名 for an anonymous report) and the
         # call-back number they left. Never in queue listings, never an openid or resident id.
         data["reporter"] = reporter_for_staff(case)
+        redacted = redacted_ids(case.events)
         data["timeline"] = [
             {
                 "action": e.action,
                 "from": e.from_status.value if e.from_status else None,
                 "to": e.to_status.value,
-                "note": e.note,
+                "note": shown_note(e, redacted),
                 "by": e.actor_staff.username if e.actor_staff else None,
                 "at": e.created_at.isoformat(),
                 "data": e.data,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from core.geo import Point
 from core.glossary import CaseStatus, CoordSystem, PhotoStatus, Role, Tier
 from core.media_urls import media_path
 from core.models import Case, Category, Grid, Photo, StaffUser
+from core.privacy.anonymise import redacted_ids, shown_note
 from core.privacy.contact import mask_phone
 from core.privacy.reporter import reporter_for_staff
 from core.services import cases as case_service
@@ -122,6 +124,7 @@ def _case_page(case: Case, *, error: str | None = None, status: int = 200, revea
             masked_phone=None if case.anonymous else mask_phone(case.contact_phone),
             revealed_phone=revealed_phone,
             reporter=reporter_for_staff(case),
+            note_of=functools.partial(shown_note, redacted=redacted_ids(case.events)),
             moves=[(name, case_service.MOVES[name]) for name in moves],
             error=error,
             map_svg=drawing,
