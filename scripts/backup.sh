@@ -6,7 +6,7 @@
 # The database is dumped first and the photos copied after it: a photo file is written before its row
 # is committed, so every photo the dump names is already on disk when the copy starts (files newer
 # than the dump are harmless extras). With STORAGE_URL=s3://… the photos are exported through the
-# storage commands (`flask --app wsgi storage export DIR`) instead of copying MEDIA_DIR.
+# storage command (`flask --app wsgi storage migrate --to file:///DIR`) instead of copying MEDIA_DIR.
 # Prints the backup's directory on its last line. Restore with scripts/restore.sh.
 set -euo pipefail
 
@@ -38,7 +38,7 @@ case "$storage" in
     tar --create --gzip --file="$target/media.tar.gz" --directory="$media" --exclude='.tmp-*' .
     ;;
   s3://*)
-    (cd "$here" && "$flask" --app wsgi storage export "$target/media")
+    (cd "$here" && "$flask" --app wsgi storage migrate --to "file://$target/media")
     tar --create --gzip --file="$target/media.tar.gz" --directory="$target/media" .
     rm -rf "$target/media"
     ;;

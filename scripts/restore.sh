@@ -5,7 +5,7 @@
 # Stop the web and the workers first. It checks the backup's SHA256SUMS, refuses a database that already
 # has tables and a photo directory that is not empty (restore never mixes two districts' data), then
 # loads the dump (pg_restore) and unpacks the photos. With STORAGE_URL=s3://… the photos go back through
-# `flask --app wsgi storage import DIR`. Afterwards run `flask --app wsgi db upgrade` if the code is newer.
+# `flask --app wsgi storage migrate --from file:///DIR --to STORAGE_URL`. Afterwards run `flask --app wsgi db upgrade` if the code is newer.
 set -euo pipefail
 
 backup="${1:?usage: scripts/restore.sh BACKUP_DIR}"
@@ -47,7 +47,7 @@ case "$storage" in
     unpacked="$(mktemp -d)"
     trap 'rm -rf "$unpacked"' EXIT
     tar --extract --gzip --file="$backup/media.tar.gz" --directory="$unpacked" --no-same-owner
-    (cd "$here" && "$flask" --app wsgi storage import "$unpacked")
+    (cd "$here" && "$flask" --app wsgi storage migrate --from "file://$unpacked" --to "$storage")
     ;;
 esac
 echo "restored $backup"
