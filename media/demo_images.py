@@ -9,8 +9,8 @@ import random
 from PIL import Image, ImageDraw
 
 from core.services.demo_month import StoredImage
-from media import store
 from media.imaging import process_photo
+from media.storage import Store
 
 WIDTH, HEIGHT = 1024, 768
 # (sky, ground, thing) colours per scene; the thing drawn is a lamp post, a bin, bikes or a crack.
@@ -23,10 +23,10 @@ PALETTE = (
 
 
 class DemoPhotos:
-    """Draws scene n the first time it is asked for, stores it under MEDIA_DIR/photos/demo/, then reuses it."""
+    """Draws scene n the first time it is asked for, stores it under photos/demo/ in the store, then reuses it."""
 
-    def __init__(self, media_dir: str) -> None:
-        self.media_dir = media_dir
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._made: dict[int, StoredImage] = {}
 
     def __call__(self, scene: int) -> StoredImage:
@@ -39,8 +39,8 @@ class DemoPhotos:
         digest = hashlib.sha256(processed.jpeg).hexdigest()
         base = f"photos/demo/scene-{scene:02d}-{digest[:12]}"
         return StoredImage(
-            path=store.save(self.media_dir, f"{base}.jpg", processed.jpeg),
-            thumb_path=store.save(self.media_dir, f"{base}-thumb.jpg", processed.thumbnail),
+            path=self.store.put(f"{base}.jpg", processed.jpeg, "image/jpeg"),
+            thumb_path=self.store.put(f"{base}-thumb.jpg", processed.thumbnail, "image/jpeg"),
             width=processed.width,
             height=processed.height,
             sha256=digest,

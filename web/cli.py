@@ -16,6 +16,7 @@ from core.services.demo import load_demo
 from core.services.demo_month import load_demo_month
 from core.services.staff import create_staff, disable_staff, find_staff, set_password
 from media.demo_images import DemoPhotos
+from media.storage import store_for
 from web import checkpoint_cli, privacy_cli
 from web.context import current_context
 from web.storage_cli import storage_cli
@@ -141,7 +142,9 @@ def demo(force: bool, no_cases: bool) -> None:
     with context.uow() as uow:
         summary = load_demo(uow.session, context.settings)
         month = (
-            None if no_cases else load_demo_month(uow.session, context.settings, DemoPhotos(context.settings.media_dir))
+            None
+            if no_cases
+            else load_demo_month(uow.session, context.settings, DemoPhotos(store_for(context.settings)))
         )
         uow.commit()
     click.echo(summary.describe())

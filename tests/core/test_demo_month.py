@@ -17,6 +17,7 @@ from core.models.base import utcnow
 from core.services.demo import DEMO_PASSWORD, load_demo
 from core.services.demo_month import CASES, DEMO_PREFIX, load_demo_month
 from media.demo_images import DemoPhotos
+from media.storage import store_for
 from tests.support.console import console_login
 
 NUMBER = re.compile(r"GZ\d{8}-\d{6}")
@@ -29,7 +30,7 @@ def month(app, settings):
     context = app.extensions["gongzhi"]
     with context.uow() as uow:
         load_demo(uow.session, settings)
-        summary = load_demo_month(uow.session, settings, DemoPhotos(settings.media_dir))
+        summary = load_demo_month(uow.session, settings, DemoPhotos(store_for(settings)))
         uow.commit()
     return summary
 
@@ -90,7 +91,7 @@ def test_the_month_has_every_source_status_and_tier_real_timelines_photos_and_ch
 
     context = app.extensions["gongzhi"]
     with context.uow() as uow:
-        again = load_demo_month(uow.session, settings, DemoPhotos(settings.media_dir))
+        again = load_demo_month(uow.session, settings, DemoPhotos(store_for(settings)))
         uow.commit()
     assert not again.added and "未重复生成" in again.describe()
     assert count(session) == CASES

@@ -15,9 +15,9 @@ from core.glossary import PhotoStatus
 from core.media_urls import media_path
 from core.models import Case, Photo
 from core.models.base import utcnow
-from media import store
 from media.demo_images import draw_scene
 from media.imaging import process_photo
+from media.storage import store_for
 from tests.support import factories
 from tests.support.backends import scratch_postgres
 
@@ -46,8 +46,8 @@ def district(session, settings):
             photo = Photo(
                 case_id=case.id,
                 status=PhotoStatus.READY,
-                path=store.save(settings.media_dir, f"{base}.jpg", processed.jpeg),
-                thumb_path=store.save(settings.media_dir, f"{base}-thumb.jpg", processed.thumbnail),
+                path=store_for(settings).put(f"{base}.jpg", processed.jpeg, "image/jpeg"),
+                thumb_path=store_for(settings).put(f"{base}-thumb.jpg", processed.thumbnail, "image/jpeg"),
                 width=processed.width,
                 height=processed.height,
                 sha256=digest,
