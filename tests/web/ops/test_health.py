@@ -122,3 +122,14 @@ def test_a_database_behind_the_code_is_not_ready(settings, tmp_path: Path):
         database.dispose()
     assert results["database"] == "ok"
     assert results["migrations"].startswith("failed: database at 0010, code at "), results
+
+
+def test_the_s3_store_is_checked_by_writing_to_its_bucket(settings, make_app, s3_store):
+    ready = make_app(settings.replace(**s3_store.settings)).test_client()
+    status, body, _ = readyz(ready)
+    assert status == 200 and body["checks"]["store"] == "ok", body
+    assert not list(s3_store.client().list_objects_v2(Bucket=s3_store.bucket).get("Contents", []))  # probe removed
+    gone = settings.replace(**{**s3_store.settings, "storage_url": "s3://no-such-bucket/gongzhi"})
+    status, body, _ = readyz(make_app(gone).test_client())
+    assert status == 503 and body["checks"]["store"].startswith("failed"), body
+    assert "no-such-bucket" not in str(body)
