@@ -27,6 +27,7 @@ FINISHED = (CaseStatus.CLOSED, CaseStatus.EVALUATED, CaseStatus.REJECTED, CaseSt
 # Three decimals of a degree: about 100 m, the block rather than the door.
 POSITION_DECIMALS = 3
 
+
 def redacted_ids(events: Iterable[CaseEvent]) -> set[int]:
     """The ids of the timeline entries whose notes a later `redacted` entry took out."""
     ids: set[int] = set()
@@ -83,12 +84,12 @@ def anonymise_case(session: Session, case: Case, now: datetime, *, full: bool) -
     """Take the personal data out of `case` in the caller's transaction; returns the media files to delete.
 
     Always: the reporter link, contact phone and rating comment go, typed identifiers in the
-    description are masked (core.privacy.masking, as every public text), residents' own notes are redacted, and voice and video files go (their
-    deletion is queued through the outbox, after the commit). `full` (a finished case): also the
-    followers and the texts of the notifications about it, the position rounded to about 100 m and
-    the location label replaced by the grid's name; the case is stamped `anonymised_at`. An open case
-    (its reporter erased their data) keeps its place until it is finished, so it can still be fixed.
-    Running it again changes nothing more.
+    description are masked (`mask_text`, as every public text), residents' own notes are redacted,
+    and voice and video files go (their deletion is queued through the outbox, after the commit).
+    `full` (a finished case): also the followers and the texts of the notifications about it, the
+    position rounded to about 100 m and the location label replaced by the grid's name; the case is
+    stamped `anonymised_at`. An open case (its reporter erased their data) keeps its place until it
+    is finished, so it can still be fixed. Running it again changes nothing more.
     """
     case.reporter_id = None
     case.anonymous = True
@@ -131,6 +132,6 @@ def _drop_recordings(session: Session, case: Case) -> list[str]:
 
 
 def queue_file_deletion(session: Session, files: list[str]) -> None:
-    """Delete `files` (relative to MEDIA_DIR) after the commit, through the worker (worker/jobs/privacy.py)."""
+    """Delete `files` (keys in the store) after the commit, through the worker (worker/jobs/privacy.py)."""
     if files:
         outbox.add(session, outbox.MEDIA_DELETE, {"paths": sorted(set(files))})

@@ -165,7 +165,12 @@ def resident_data(session: Session, settings: Settings, resident: Resident) -> d
         "notifications": _notifications(session, resident),
         # The privacy-notice agreements, oldest first (the latest counts); WeChat subscriptions are below.
         "consents": [
-            {"version": c.version, "scopes": sorted(c.scopes or []), "channel": c.channel, "agreed_at": _at(c.agreed_at)}
+            {
+                "version": c.version,
+                "scopes": sorted(c.scopes or []),
+                "channel": c.channel,
+                "agreed_at": _at(c.agreed_at),
+            }
             for c in consents
         ],
         "subscriptions": [{"template_id": s.template_id, "remaining": s.remaining} for s in subscriptions],
