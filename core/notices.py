@@ -26,6 +26,14 @@ _BY_ACTION = {
     "duplicate": "与案件 {original} 为同一问题，已合并办理，后续进展会一并通知您。",
 }
 
+# A follower who did not report the case may not say 未解决 or rate it (only its reporter may), and did
+# not give the feedback or the rating that moved it: they are told these instead.
+_FOR_FOLLOWERS = {
+    "close": "已办结。感谢您的关注。",
+    "evaluate": "反映人已对本次处理作出评价。",
+    "reopen": "已根据反映人的反馈重新安排处理。",
+}
+
 # What the assignee of a case is told (worker/jobs/deadlines.py).
 DEADLINE_WARNING = "即将超时：案件 {number}{what}将于 {deadline} 到期，请尽快处置。"
 OVERDUE = "已超时：案件 {number}{what}已于 {deadline} 超过处置时限。"
@@ -33,9 +41,14 @@ OVERDUE = "已超时：案件 {number}{what}已于 {deadline} 超过处置时限
 GRANT_REMINDER = "报告提醒"  # a reminder's status word, where a grant message names one
 
 
-def notice_body(event: CaseEvent) -> str:
-    """What happened, without the case number and status (a template message shows those itself)."""
-    template = _BY_ACTION.get(event.action, "案件状态已更新。")
+def notice_body(event: CaseEvent, *, reporter: bool = True) -> str:
+    """What happened, without the case number and status (a template message shows those itself).
+
+    `reporter`: told to the case's reporter; False for a follower, whose wording invites no reply.
+    """
+    template = (None if reporter else _FOR_FOLLOWERS.get(event.action)) or _BY_ACTION.get(
+        event.action, "案件状态已更新。"
+    )
     tier = Tier(event.data["tier"]).label if event.data.get("tier") else ""
     # Every follower of the case reads this, not only its reporter: a staff note is masked, and a
     # resident's note that was redacted stays so.
@@ -44,9 +57,9 @@ def notice_body(event: CaseEvent) -> str:
     return template.format(tier=tier, note=note, original=event.data.get("original", ""))
 
 
-def status_notice(case: Case, event: CaseEvent) -> str:
-    """The whole message for the followers of `case` about `event`."""
-    return f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。{notice_body(event)}"
+def status_notice(case: Case, event: CaseEvent, *, reporter: bool = True) -> str:
+    """The whole message for the reporter of `case` (or, `reporter` False, a follower) about `event`."""
+    return f"【共治】您的案件 {case.number} 状态：{event.to_status.label}。{notice_body(event, reporter=reporter)}"
 
 
 def _local(moment: datetime | None, tz: tzinfo) -> str:

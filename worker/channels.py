@@ -119,37 +119,43 @@ def in_session_window(resident: Resident, now: datetime) -> bool:
     return resident.last_message_at is not None and now - resident.last_message_at < SESSION_WINDOW
 
 
-def message_about(event: CaseEvent | GrantEvent, settings: Settings) -> Message:
-    """What a resident is told about `event` (a case's move, a grant application's move or reminder), per channel."""
+def message_about(event: CaseEvent | GrantEvent, settings: Settings, *, reporter: bool = True) -> Message:
+    """What a resident is told about `event` (a case's move, a grant application's move or reminder), per channel.
+
+    `reporter` False: a follower of the case who did not report it (core/notices.py words it for them).
+    """
     if isinstance(event, GrantEvent):
         grant = event.application
         text, page = grant_notice(grant, event), f"{GRANT_PAGE}?id={grant.id}"
         mini, template = grant_mini_data(grant, event, settings), grant_template_data(grant, event, settings)
     else:
         case = event.case
-        text, page = status_notice(case, event), f"{settings.wechat_mini_page}?number={case.number}"
-        mini, template = mini_data(case, event, settings), template_data(case, event, settings)
+        text, page = status_notice(case, event, reporter=reporter), f"{settings.wechat_mini_page}?number={case.number}"
+        mini = mini_data(case, event, settings, reporter=reporter)
+        template = template_data(case, event, settings, reporter=reporter)
     return Message(event=event, text=text, mini_page=page, mini_fields=mini, template_fields=template)
 
 
-def mini_data(case: Case, event: CaseEvent, settings: Settings) -> dict[str, dict[str, Any]]:
+def mini_data(case: Case, event: CaseEvent, settings: Settings, *, reporter: bool = True) -> dict[str, dict[str, Any]]:
     """The subscribe message's fields; WeChat caps `phrase` at 5 characters and `thing` at 20."""
     return {
         "character_string1": {"value": case.number},
         "phrase2": {"value": event.to_status.label[:5]},
         "time3": {"value": event.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")},
-        "thing4": {"value": notice_body(event)[:20]},
+        "thing4": {"value": notice_body(event, reporter=reporter)[:20]},
     }
 
 
-def template_data(case: Case, event: CaseEvent, settings: Settings) -> dict[str, dict[str, Any]]:
+def template_data(
+    case: Case, event: CaseEvent, settings: Settings, *, reporter: bool = True
+) -> dict[str, dict[str, Any]]:
     """The standard fields of the status template: case number, status, time, and what happened."""
     return {
         "first": {"value": TEMPLATE_GREETING},
         "keyword1": {"value": case.number},
         "keyword2": {"value": event.to_status.label},
         "keyword3": {"value": event.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")},
-        "remark": {"value": notice_body(event)},
+        "remark": {"value": notice_body(event, reporter=reporter)},
     }
 
 

@@ -7,7 +7,6 @@ of a note asks `shown_note`, which shows the redaction instead of the text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.glossary import CaseStatus, PhotoStatus
 from core.models import Attachment, Case, CaseEvent, Notification, case_followers
+from core.privacy.masking import mask_text
 
 REDACTED = "redacted"
 REDACTED_NOTE = "（居民填写的内容已按个人信息保护规定删除）"
@@ -26,23 +26,6 @@ ATTACHMENT_GONE = "已按个人信息保护规定删除"
 FINISHED = (CaseStatus.CLOSED, CaseStatus.EVALUATED, CaseStatus.REJECTED, CaseStatus.DUPLICATE)
 # Three decimals of a degree: about 100 m, the block rather than the door.
 POSITION_DECIMALS = 3
-
-# A stand-in for core.privacy.masking (another branch): ID numbers, mobiles, landlines, e-mail addresses.
-_PERSONAL = (
-    re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),
-    re.compile(r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![0-9A-Za-z])"),
-    re.compile(r"(?<![0-9A-Za-z])0\d{2,3}-?\d{7,8}(?![0-9A-Za-z])"),
-    re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-)
-MASK = "＊＊＊"
-
-
-def mask_personal(text: str | None) -> str:
-    """`text` with phone numbers, ID numbers and e-mail addresses masked."""
-    value = text or ""
-    for pattern in _PERSONAL:
-        value = pattern.sub(MASK, value)
-    return value
 
 
 def redacted_ids(events: Iterable[CaseEvent]) -> set[int]:
@@ -61,7 +44,8 @@ def shown_note(event: CaseEvent, redacted: Collection[int] | None = None) -> str
     case's timeline is read here.
     """
     if redacted is None:
-        redacted = redacted_ids(event.case.events)
+        # An event not yet on a case (being composed) has no later redaction.
+        redacted = redacted_ids(event.case.events) if event.case is not None else set()
     if event.id in redacted and event.note:
         return REDACTED_NOTE
     return event.note or ""
@@ -100,19 +84,19 @@ def anonymise_case(session: Session, case: Case, now: datetime, *, full: bool) -
     """Take the personal data out of `case` in the caller's transaction; returns the media files to delete.
 
     Always: the reporter link, contact phone and rating comment go, typed identifiers in the
-    description are masked, residents' own notes are redacted, and voice and video files go (their
-    deletion is queued through the outbox, after the commit). `full` (a finished case): also the
-    followers and the texts of the notifications about it, the position rounded to about 100 m and
-    the location label replaced by the grid's name; the case is stamped `anonymised_at`. An open case
-    (its reporter erased their data) keeps its place until it is finished, so it can still be fixed.
-    Running it again changes nothing more.
+    description are masked (`mask_text`, as every public text), residents' own notes are redacted,
+    and voice and video files go (their deletion is queued through the outbox, after the commit).
+    `full` (a finished case): also the followers and the texts of the notifications about it, the
+    position rounded to about 100 m and the location label replaced by the grid's name; the case is
+    stamped `anonymised_at`. An open case (its reporter erased their data) keeps its place until it
+    is finished, so it can still be fixed. Running it again changes nothing more.
     """
     case.reporter_id = None
     case.anonymous = True
     case.contact_phone = None
     case.rating_comment = None
-    masked = mask_personal(case.description)
-    if masked != case.description:
+    masked = mask_text(case.description or "")
+    if masked != (case.description or ""):
         case.description = masked
     redact_notes(session, case, now)
     files = _drop_recordings(session, case)
@@ -148,6 +132,6 @@ def _drop_recordings(session: Session, case: Case) -> list[str]:
 
 
 def queue_file_deletion(session: Session, files: list[str]) -> None:
-    """Delete `files` (relative to MEDIA_DIR) after the commit, through the worker (worker/jobs/privacy.py)."""
+    """Delete `files` (keys in the store) after the commit, through the worker (worker/jobs/privacy.py)."""
     if files:
         outbox.add(session, outbox.MEDIA_DELETE, {"paths": sorted(set(files))})

@@ -15,6 +15,7 @@ from core.models import (
     Case,
     GrantApplication,
     Notification,
+    PrivacyConsent,
     ReportDraft,
     Resident,
     SubscribeConsent,
@@ -27,11 +28,13 @@ ERASED_NAME = "（已注销）"
 
 
 # The resident's own rows, which go whole: one column per table naming the resident. A table of the
-# resident's own rows added later (e.g. privacy consents) is one more line here.
+# resident's own rows added later is one more line here.
 DROPPED: tuple[ColumnElement[Any], ...] = (
     case_followers.c.resident_id,
     SubscribeConsent.__table__.c.resident_id,
     ReportDraft.__table__.c.resident_id,
+    # Their privacy-notice agreements: the record of consent is theirs, and nobody is left to hold to it.
+    PrivacyConsent.__table__.c.resident_id,
 )
 
 
@@ -57,8 +60,8 @@ class Erasure:
 def erase_resident(session: Session, resident_id: int, *, now: datetime | None = None) -> Erasure:
     """Erase resident `resident_id` in the caller's transaction, and record it in the access log.
 
-    Openids, unionid, phone, nickname and positions are cleared; follows, subscribe consents and the
-    draft are dropped; the texts of what they were told are removed; their cases are detached and
+    Openids, unionid, phone, nickname and positions are cleared; follows, subscribe consents, privacy
+    consents and the draft are dropped; the texts of what they were told are removed; their cases are detached and
     anonymised (core/privacy/anonymise.py; an open case keeps its place until it is finished); their
     grant applications no longer name them. The row stays, empty and stamped `erased_at`, so history
     pointing at it stays whole and identifies no one. The same WeChat user signing in afterwards is a

@@ -18,6 +18,7 @@ from core.models import (
     GrantEvent,
     Notification,
     Photo,
+    PrivacyConsent,
     Resident,
     SubscribeConsent,
     case_followers,
@@ -152,6 +153,9 @@ def resident_data(session: Session, settings: Settings, resident: Resident) -> d
     applications = session.scalars(
         select(GrantApplication).where(GrantApplication.applicant_id == resident.id).order_by(GrantApplication.id)
     ).all()
+    consents = session.scalars(
+        select(PrivacyConsent).where(PrivacyConsent.resident_id == resident.id).order_by(PrivacyConsent.id)
+    ).all()
     return {
         "resident": _resident(resident),
         "cases_reported": [_reported(session, settings, case, resident) for case in reported],
@@ -159,8 +163,16 @@ def resident_data(session: Session, settings: Settings, resident: Resident) -> d
             {"number": c.number, "status": c.status.value, "status_label": c.status.label} for c in followed
         ],
         "notifications": _notifications(session, resident),
-        # Privacy-notice consents live in another table (their branch adds it here).
-        "consents": [],
+        # The privacy-notice agreements, oldest first (the latest counts); WeChat subscriptions are below.
+        "consents": [
+            {
+                "version": c.version,
+                "scopes": sorted(c.scopes or []),
+                "channel": c.channel,
+                "agreed_at": _at(c.agreed_at),
+            }
+            for c in consents
+        ],
         "subscriptions": [{"template_id": s.template_id, "remaining": s.remaining} for s in subscriptions],
         "grant_applications": [_application(a) for a in applications],
     }

@@ -25,7 +25,8 @@ from core.glossary import PhotoStatus
 from core.media_urls import URL_MAX_AGE_SECONDS, media_url
 from core.models import Case, Photo, PlatformPush
 from core.privacy.masking import mask_text
-from core.privacy.reporter import ANONYMOUS
+from core.privacy.reporter import ANONYMOUS, reporter_reference
+from core.services.privacy_consents import PLATFORM_SHARING, consent_state
 from core.settings import Settings
 
 SIGNATURE_HEADER = "X-Gongzhi-Signature"
@@ -101,13 +102,28 @@ def photo_links(session: Session, case: Case, settings: Settings) -> list[dict[s
     ]
 
 
+def shared_reference(session: Session, settings: Settings, case: Case) -> str | None:
+    """The reporter reference the platform may have for `case`: only with the reporter's `platform_sharing`.
+
+    The platform is the district's own statutory system, so the case itself is pushed without consent
+    (PIPL art. 13(3)); what links cases of one person together is sent only when the reporter agreed,
+    under the current notice, at the time of the push. None otherwise (and for an anonymous report).
+    """
+    reporter = case.reporter
+    if reporter is None or reporter_reference(settings, case) is None:
+        return None
+    if not consent_state(session, settings, reporter).allows(PLATFORM_SHARING):
+        return None
+    return reporter_reference(settings, case)
+
+
 def push_body(
     case: Case, key: str, tz: tzinfo, photos: Sequence[dict[str, str]] = (), *, reference: str | None = None
 ) -> dict[str, Any]:
     """What the platform receives for an accepted case (schema `push-request` in docs/platform-api.md).
 
     No personal data of the reporter is sent: no openid, name, phone or resident id, only `reference`
-    (core.privacy.reporter.reporter_reference: opaque, stable per resident, None when anonymous). The
+    (shared_reference: opaque, stable per resident, None when anonymous or not consented). The
     description and location label pass core.privacy.masking. `photos` are photo_links().
     """
     location = None

@@ -14,6 +14,7 @@ from core.media_urls import serializer
 from core.models import CaseEvent, Category, OutboxMessage, Photo, PlatformEvent, PlatformPush
 from core.privacy.reporter import reporter_reference
 from core.services import platform, platform_events
+from core.services.privacy_consents import record_consent
 from tests.support import factories
 
 S = CaseStatus
@@ -124,6 +125,33 @@ def test_the_push_masks_the_description_and_names_the_reporter_only_by_an_opaque
     assert reporter_reference(settings.replace(platform_reference_key="r" * 40), cases[0]) != refs[0]
     sent = platform.canonical_json(bodies[0]).decode()
     assert "oFirst_openid" not in sent and "5678" not in sent and "502" not in sent
+
+
+def test_the_reporter_reference_is_shared_only_with_the_reporters_platform_sharing_consent(session, settings):
+    grids = factories.grid_tree(session)
+    person = factories.resident(session, "oShare_openid")
+    case = factories.case(session, settings, grid=grids["G1"], reporter=person)
+    session.flush()
+
+    def consent(*scopes: str, version: str = settings.privacy_notice_version) -> str | None:
+        record_consent(
+            session,
+            settings.replace(privacy_notice_version=version),
+            person,
+            version=version,
+            scopes=scopes,
+            channel="miniprogram",
+        )
+        return platform.shared_reference(session, settings, case)
+
+    assert platform.shared_reference(session, settings, case) is None  # never agreed
+    assert consent("location") is None  # the notice acknowledged, not the sharing
+    assert consent("location", "platform_sharing") == reporter_reference(settings, case)
+    assert consent("location") is None  # withdrawn
+    assert consent("platform_sharing", version="2025-01") is None  # given to an older notice: counts for nothing
+    consent("platform_sharing")
+    case.anonymous = True
+    assert platform.shared_reference(session, settings, case) is None  # an anonymous report names no one
 
 
 def test_an_anonymous_report_is_pushed_as_anonymous(session, settings):

@@ -109,11 +109,12 @@ def test_requests_go_round_robin_with_the_clients_address_and_limits_held_at_ngi
 
     # nginx's log keeps no openid (WeChat's callback query) and no working signed link.
     for path in ("/t/secret-tracking-token", "/media/secret-photo-token", "/q/secret-sign-code/check-in",
+                 "/me/data/secret-data-token",
                  "/wechat?openid=oSecretOpenid0001&signature=x&timestamp=1&nonce=2"):  # fmt: skip
         get(nginx.port, path)
     log = nginx.access_log()
     assert all(secret not in log for secret in ("secret-", "oSecretOpenid0001", "signature"))
-    assert all(f'"GET {path}"' in log for path in ("/t/-", "/media/-", "/q/-/check-in", "/wechat"))
+    assert all(f'"GET {path}"' in log for path in ("/t/-", "/media/-", "/q/-/check-in", "/me/data/-", "/wechat"))
 
 
 @pytest.mark.slow

@@ -107,6 +107,7 @@ def test_erasing_someone_else_through_the_api_is_impossible(client, app, fake_we
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/etc/hostname", "attachments/../../outside.txt", ""])
 def test_the_file_deletion_job_deletes_nothing_outside_media_dir(tmp_path, path):
+    from media.storage.local import LocalStore
     from worker.jobs.privacy import remove_file
 
     media = tmp_path / "media"
@@ -115,6 +116,6 @@ def test_the_file_deletion_job_deletes_nothing_outside_media_dir(tmp_path, path)
     outside.write_text("keep me")
 
     with pytest.raises(ValueError):
-        remove_file(str(media), path)
+        remove_file(LocalStore(str(media)), path)
 
     assert outside.read_text() == "keep me"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from core.settings import Settings
+from tests.support import api
 
 _codes = itertools.count(1)
 
@@ -30,14 +31,18 @@ def db(app):
 
 @pytest.fixture
 def sign_in(client, fake_wechat) -> Callable[..., dict[str, str]]:
-    """Sign a mini-program user in through the fake jscode2session; returns the Authorization header."""
+    """Sign a mini-program user in through the fake jscode2session, agreeing to the privacy notice (every scope)
+    unless `agree` is False; returns the Authorization header."""
 
-    def sign(openid: str = "oMini_resident_1", unionid: str | None = None) -> dict[str, str]:
+    def sign(openid: str = "oMini_resident_1", unionid: str | None = None, agree: bool = True) -> dict[str, str]:
         code = f"privacy-code-{next(_codes)}"
         fake_wechat.add_login_code(code, openid, f"session-key-{code}", unionid=unionid)
         response = client.post("/api/v1/session", json={"code": code})
         assert response.status_code == 200, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+        headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+        if agree:
+            api.agree(client, headers)
+        return headers
 
     return sign
 

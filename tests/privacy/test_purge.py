@@ -73,9 +73,9 @@ def test_retention_zero_anonymises_every_finished_case_and_no_open_one(app, clie
         assert still_open.anonymised_at is None
         purges = privacy.entries(s, "privacy.purge")
         assert len(purges) == 1 and purges[0].detail["cases"] == 2
-    assert world["voice"].exists()  # deleted after the commit, by the worker
+    assert privacy.stored(api_settings, world["voice"])  # deleted after the commit, by the worker
     assert privacy.run_file_deletions(db, api_settings, redis_client) == 1
-    assert not world["voice"].exists()
+    assert not privacy.stored(api_settings, world["voice"])
     # Staff still see the case, with the resident's comment shown redacted.
     with db.session() as s:
         factories.staff(s, "center", Role.DISTRICT_CENTER)
@@ -96,7 +96,7 @@ def test_a_dry_run_changes_nothing_and_counts_the_same(app, db, api_settings):
     with db.session() as s:
         assert [(c.number, c.reporter_id, c.description, c.location_label) for c in s.scalars(select(Case))] == before
         assert privacy.entries(s, "privacy.purge") == []
-    assert world["voice"].exists()
+    assert privacy.stored(api_settings, world["voice"])
     assert _purge(app) == dry
 
 
@@ -179,9 +179,8 @@ def test_access_log_entries_go_after_180_days(app, db):
 
 
 def test_stale_drafts_and_failed_uploads_go(app, db, api_settings, redis_client):
-    from pathlib import Path
-
     from core.models import ReportDraft
+    from media.storage import store_for
 
     with db.session() as s:
         stale, live = factories.resident(s, "oStale"), factories.resident(s, "oLive")
@@ -192,10 +191,8 @@ def test_stale_drafts_and_failed_uploads_go(app, db, api_settings, redis_client)
             ]
         )
         case = factories.case(s, api_settings, reporter=live)
-        upload = Path(api_settings.media_dir) / "uploads" / "broken.jpg"
-        upload.parent.mkdir(parents=True, exist_ok=True)
-        upload.write_bytes(b"not a photo")
-        s.add(Photo(case_id=case.id, upload_path="uploads/broken.jpg", status=PhotoStatus.FAILED, error="坏图"))
+        upload = store_for(api_settings).put("uploads/broken.jpg", b"not a photo", "image/jpeg")
+        s.add(Photo(case_id=case.id, upload_path=upload, status=PhotoStatus.FAILED, error="坏图"))
         s.commit()
 
     counts = _purge(app)
@@ -207,4 +204,4 @@ def test_stale_drafts_and_failed_uploads_go(app, db, api_settings, redis_client)
         ]
         assert s.scalar(select(Photo.upload_path)) is None
     privacy.run_file_deletions(db, api_settings, redis_client)
-    assert not upload.exists()
+    assert not privacy.stored(api_settings, upload)

@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import select
 
-from core.models import Case, CaseEvent, Resident, SubscribeConsent, case_followers
+from core.models import Case, CaseEvent, PrivacyConsent, Resident, SubscribeConsent, case_followers
 from core.privacy.anonymise import REDACTED
 from tests.support import api, privacy
 from tests.support import staff as staff_support
@@ -45,6 +45,12 @@ def test_the_copy_holds_the_callers_data_and_nobody_elses(client, db, sign_in, c
             (api.resident_id(db, "oMini_me"), str(logged[0].actor_resident_id))
         ]
 
+    # The privacy-notice history: the first agreement, then the narrower one that withdrew the other scopes.
+    api.agree(client, me, ["location"])
+    consents = client.get("/api/v1/me/data", headers=me).get_json()["consents"]
+    assert [(c["scopes"], c["channel"]) for c in consents][-1] == (["location"], "miniprogram")
+    assert all(c["version"] and c["agreed_at"] for c in consents)
+
 
 def test_erasure_leaves_an_anonymous_case_staff_still_see_and_a_new_empty_resident(app, client, db, sign_in, catalogue):
     staff_support.setup_area(app)
@@ -65,6 +71,7 @@ def test_erasure_leaves_an_anonymous_case_staff_still_see_and_a_new_empty_reside
         assert case.reporter_id is None and case.anonymous
         assert "13912345678" not in case.description and "东门垃圾" in case.description
         assert s.scalar(select(SubscribeConsent).where(SubscribeConsent.resident_id == old_id)) is None
+        assert s.scalar(select(PrivacyConsent).where(PrivacyConsent.resident_id == old_id)) is None
         assert s.scalar(select(case_followers.c.case_id).where(case_followers.c.resident_id == old_id)) is None
         assert [e.actor_resident_id for e in privacy.entries(s, "privacy.erase")] == [old_id]
     staff = staff_support.token(client, "center")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from core.models import AccessLogEntry, Attachment, Case, CaseEvent, Notificatio
 from core.models.base import utcnow
 from core.services import resident_cases
 from core.settings import Settings
+from media.storage import store_for
 from tests.support import factories
 
 S = CaseStatus
@@ -21,15 +21,17 @@ PHONE = "13912345678"
 COMMENT = f"修得很好，有事打我 {PHONE}"
 
 
-def voice_file(settings: Settings, case: Case, session: Session) -> Path:
-    """A ready voice attachment of `case`, with its file under MEDIA_DIR."""
-    relative = f"attachments/test/{case.number}-voice.amr"
-    path = Path(settings.media_dir) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"#!AMR\n voice")
-    session.add(Attachment(case_id=case.id, kind="voice", status=PhotoStatus.READY, path=relative, format="amr"))
+def voice_file(settings: Settings, case: Case, session: Session) -> str:
+    """A ready voice attachment of `case`, its file put in the store (STORAGE_URL); returns its key."""
+    key = store_for(settings).put(f"attachments/test/{case.number}-voice.amr", b"#!AMR\n voice", "audio/amr")
+    session.add(Attachment(case_id=case.id, kind="voice", status=PhotoStatus.READY, path=key, format="amr"))
     session.flush()
-    return path
+    return key
+
+
+def stored(settings: Settings, key: str) -> bool:
+    """Whether the store holds `key`."""
+    return store_for(settings).exists(key)
 
 
 def finished_case(

@@ -230,3 +230,22 @@ def test_two_runs_of_the_job_at_once_send_each_message_once(session, job_runtime
     told = [call.json["touser"] for call in fake_wechat.calls(CUSTOM)]
     assert sorted(told) == sorted(p.openid for p in people)  # each exactly once
     assert {n.status for n in notes(session)} == {NotificationStatus.SENT}
+
+
+def test_only_the_reporter_is_invited_to_answer_or_rate_a_closed_case(session, job_runtime, fake_wechat):
+    reporter, follower = person(session, "oReporter_1"), person(session, "oFollower_1")
+    case, _ = accepted_case_event(session, job_runtime.settings, [reporter, follower])
+    for to in (CaseStatus.DISPATCHED, CaseStatus.HANDLED, CaseStatus.VERIFIED):
+        case_loop.transition(session, case, to, action=to.value)
+    closed = case_loop.transition(session, case, CaseStatus.CLOSED, action="close")
+    session.commit()
+
+    assert notify_case_event(closed.id) == 2
+
+    told = {c.json["touser"]: c.json["text"]["content"] for c in fake_wechat.calls(CUSTOM)}
+    assert "已办结" in told["oReporter_1"] and "未解决" in told["oReporter_1"] and "评分" in told["oReporter_1"]
+    assert "已办结" in told["oFollower_1"] and case.number in told["oFollower_1"]
+    assert "未解决" not in told["oFollower_1"] and "评分" not in told["oFollower_1"]
+    # The record of what was sent holds each one's own wording.
+    contents = {n.resident_id: n.content for n in notes(session)}
+    assert contents == {reporter.id: told["oReporter_1"], follower.id: told["oFollower_1"]}

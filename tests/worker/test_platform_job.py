@@ -8,6 +8,8 @@ from sqlalchemy import select
 from core import case_loop
 from core.glossary import CaseStatus
 from core.models import PlatformPush
+from core.privacy.reporter import reporter_reference
+from core.services.privacy_consents import record_consent
 from tests.fakes.platform_server import FakePlatform
 from tests.support import factories
 from tests.support.processes import free_port
@@ -36,8 +38,8 @@ def use(settings, clean_database, redis_client):
     runtime.install(None)  # type: ignore[arg-type]
 
 
-def accepted(session, settings):
-    case = factories.case(session, settings)
+def accepted(session, settings, reporter=None):
+    case = factories.case(session, settings, reporter=reporter)
     case_loop.transition(session, case, CaseStatus.ACCEPTED, action="accept")
     session.commit()
     return case
@@ -100,3 +102,18 @@ def test_a_platform_not_listening_is_retried(session, settings, use):
         push_case(case.id)
     push = the_push(session)
     assert push.status == "pending" and "无法连接对接平台" in push.last_error
+
+
+@pytest.mark.parametrize("scopes", [["location"], ["location", "platform_sharing"]])
+def test_the_reporter_reference_goes_only_with_platform_sharing(session, settings, use, fake_platform, scopes):
+    use(platform_url=f"{fake_platform.url}/cases", platform_secret=SECRET)
+    person = factories.resident(session, "oPushed_reporter")
+    record_consent(session, settings, person, version=settings.privacy_notice_version, scopes=scopes, channel="wechat")
+    case = accepted(session, settings, reporter=person)
+
+    assert push_case(case.id) == "sent"
+
+    [attempt] = fake_platform.attempts
+    expected = reporter_reference(settings, case) if "platform_sharing" in scopes else None
+    assert attempt["body"]["reporter"] == {"anonymous": False, "label": None, "ref": expected}
+    assert attempt["body"]["number"] == case.number  # the case itself goes either way (the district's own duty)

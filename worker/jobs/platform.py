@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from core.models import Case, PlatformPush
 from core.models.base import utcnow
-from core.privacy.reporter import reporter_reference
 from core.services import platform
 from worker import runtime
 
@@ -77,7 +76,11 @@ def push_case(case_id: int, event_id: int | None = None, attempts_before: int = 
         photos = platform.photo_links(session, case, settings)
         body = platform.canonical_json(
             platform.push_body(
-                case, push.idempotency_key, settings.tz, photos, reference=reporter_reference(settings, case)
+                case,
+                push.idempotency_key,
+                settings.tz,
+                photos,
+                reference=platform.shared_reference(session, settings, case),
             )
         )
         headers = {

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from core.privacy.retention import clear_positions, purge
+from media.storage import Store, check_key, store_for
 from worker import runtime
 
 log = logging.getLogger(__name__)
 
 
-def remove_file(media_dir: str, relative: str) -> bool:
-    """Delete one stored file (relative to MEDIA_DIR); False when it was not there. The one place files
-    are deleted for privacy, so that a storage other than the local disk is one change here."""
-    root = Path(media_dir).resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root) or target == root:
-        raise ValueError("not a path under MEDIA_DIR")
-    if not target.is_file():
+def remove_file(store: Store, key: str) -> bool:
+    """Delete one stored file (its key in the store); False when it was not there. The one place files
+    are deleted for privacy. A key that is not a plain relative path is refused (BadKey, a ValueError):
+    nothing outside the store is reached, whatever a queued payload says."""
+    check_key(key)
+    if not store.exists(key):
         return False
-    target.unlink(missing_ok=True)
+    store.delete(key)
     return True
 
 
 def delete_files(paths: list[str]) -> int:
-    """Delete `paths` under MEDIA_DIR; idempotent (a file already gone is skipped). How many went."""
-    rt = runtime.current()
-    deleted = sum(1 for relative in paths if remove_file(rt.settings.media_dir, relative))
+    """Delete `paths` (keys) from the store (STORAGE_URL); idempotent (one already gone is skipped). How many went."""
+    store = store_for(runtime.current().settings)
+    deleted = sum(1 for key in paths if remove_file(store, key))
     log.info("privacy: deleted %d of %d media files", deleted, len(paths))
     return deleted
 
