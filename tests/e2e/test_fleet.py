@@ -234,10 +234,11 @@ def test_two_web_instances_behind_nginx_share_everything_and_one_dying_loses_no_
             futures = [pool.submit(residents.report, channel) for channel in planned]
             wait_until(lambda: len(residents.reports) >= first + 4, timeout=120, what="reports before the kill")
             a.kill()
+            at_kill = len(residents.reports)
             for future in futures:
                 future.result()
         total = len(residents.reports)
-        assert total == first + len(planned)
+        assert total == first + len(planned) and at_kill < total  # a died with reports still to come
 
         photos = wait_until(
             lambda: settled_photos(clean_database, total), timeout=180, what="the workers to process every photo"
@@ -261,11 +262,13 @@ def test_two_web_instances_behind_nginx_share_everything_and_one_dying_loses_no_
             folder = Path(tmp_path / f"{disk}-disk")
             assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()], disk
 
+        bad_gateway = len([line for line in nginx.access_log().splitlines() if '" 502 ' in line])
         per_channel = {channel: sum(1 for ch, _ in residents.reports if ch == channel) for channel in SUBMITS}
         print(
             f"\nfleet: {total} reports {per_channel}; submits before the kill (a, b) {before_kill}; "
             f"after (a, b) { {ch: (submits(nginx, a, ch), submits(nginx, b, ch)) for ch in SUBMITS} }; "
-            f"{residents.retries} requests sent again; {time.monotonic() - began:.1f} s"
+            f"{at_kill - first} of {len(planned)} done at the kill; {residents.retries} requests sent again "
+            f"({bad_gateway} answered 502 by nginx); {time.monotonic() - began:.1f} s"
         )
     finally:
         for process in reversed(started):
