@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from requests.adapters import HTTPAdapter
 
 
 class HttpResponse:
@@ -32,13 +33,27 @@ class HttpResponse:
         return self.raw.json()
 
 
+class _SourceAdapter(HTTPAdapter):
+    """Connections from the loopback address `source` (127.0.0.0/8 is all loopback on Linux)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class HttpClient:
     """`post` and `get` as the Flask test client takes them, sent to `base_url` over HTTP."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, source: str | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         self.session = requests.Session()
+        if source is not None:  # another loopback address, to be another client for per-address limits
+            self.session.mount("http://", _SourceAdapter(source))
 
     def _url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/"))

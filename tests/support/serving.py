@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -41,14 +42,14 @@ class Gunicorn:
 
     def __init__(self, settings: Settings, workdir: Path, name: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        self.access_log = workdir / f"{name}-access.log"
-        self.access_log.touch()
-        self._log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - open for the process's lifetime
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the process's lifetime
         env = settings_env(settings) | {
             "APP_ENV": "development",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "WEB_CONCURRENCY": "1",
             "GUNICORN_THREADS": "2",
+            "LOG_FORMAT": "json",  # requests_seen reads the access lines
         }
         env |= extra_env or {}
         self.process = subprocess.Popen(
@@ -56,10 +57,6 @@ class Gunicorn:
                 str(GUNICORN),
                 "--config",
                 "gunicorn.conf.py",
-                "--access-logfile",
-                str(self.access_log),
-                "--access-logformat",
-                "%(r)s %(s)s %({x-request-id}i)s",
                 "wsgi:create_app()",
             ],
             cwd=PROJECT_ROOT,
@@ -78,7 +75,13 @@ class Gunicorn:
             return False
 
     def requests_seen(self) -> list[str]:
-        return self.access_log.read_text().splitlines()
+        """ "METHOD route status request-id" of each request, from gunicorn's JSON access log on its stdout."""
+        seen = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"gunicorn.access"' in line:
+                entry = json.loads(line)
+                seen.append(f"{entry['method']} {entry['route']} {entry['status']} {entry['request_id']}")
+        return seen
 
     def kill(self) -> None:
         """SIGKILL the master and its workers at once, as a machine dying would."""
