@@ -38,6 +38,7 @@ def test_a_photo_taken_by_one_host_is_processed_by_another_through_the_bucket(
     form = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
         "submission": re.search(r'name="submission" value="([^"]+)"', page)[1],
+        "privacy_version": re.search(r'name="privacy_version" value="([^"]+)"', page)[1],
         "description": "东门垃圾堆了三天",
         "photos": [(io.BytesIO(images.photo_with_exif(1600, 1200)), "a.jpg")],
     }

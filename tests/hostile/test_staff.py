@@ -265,6 +265,7 @@ def test_binding_codes_sprayed_from_many_openids_are_stopped(app, world, wechat,
             context.redis, s.scalar(select(StaffUser).where(StaffUser.username == "worker"))
         )
     wrong = (f"{n:06d}" for n in range(10**6) if f"{n:06d}" != code)
+    wechat.agree = False  # a binding code is no report: nobody is asked to agree to anything here
     # Each openid stays under its own limit; together they guess far more than one openid may.
     for n in range(patrol.MAX_BINDING_GUESSES):
         wechat.text(f"oSpray_{n:04d}", f"绑定 {next(wrong)}")

@@ -127,6 +127,7 @@ def test_a_store_that_is_down_refuses_a_report_clearly_and_keeps_no_case(
     form = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
         "submission": re.search(r'name="submission" value="([^"]+)"', page)[1],
+        "privacy_version": re.search(r'name="privacy_version" value="([^"]+)"', page)[1],
         "description": "东门垃圾堆了三天",
         "photos": [(io.BytesIO(images.photo_with_exif(800, 600)), "a.jpg")],
     }

@@ -139,6 +139,7 @@ def test_production_with_a_storage_url_needs_no_media_dir():
         "WECHAT_TOKEN": "token-of-the-account",
         "WECHAT_APP_ID": "wx1",
         "WECHAT_APP_SECRET": "s",
+        "PERSONAL_DATA_KEY": "ab" * 32,
     }
     with pytest.raises(ConfigError, match="MEDIA_DIR"):
         Settings.from_env(env)
