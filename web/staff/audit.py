@@ -74,6 +74,24 @@ def tried_account(staff_id: int | None) -> Actor:
     return Actor.of_staff(staff, client_address())
 
 
+def note_refused_sign_in(channel: str, refused: Exception) -> None:
+    """The access-log entry of a sign-in refused on `channel` (console, api): too many tries from the
+    client's address (denied), or a wrong name, password or code (failed, on the account tried)."""
+    from core.services.staff import SignInRefused
+
+    if not isinstance(refused, SignInRefused):  # TooManyAttempts: the address, not an account
+        note(A.STAFF_SIGN_IN_FAILED, result="denied", detail={"channel": channel, "reason": "client_limited"})
+        return
+    note(
+        A.STAFF_SIGN_IN_FAILED,
+        A.TARGET_STAFF,
+        refused.staff_id,
+        result="failed",
+        detail={"channel": channel, "reason": refused.reason},
+        actor=tried_account(refused.staff_id),
+    )
+
+
 def list_detail(channel: str, view: str, page: int, count: int) -> dict[str, Any]:
     """A queue page's entry: which of the known views (anything else typed is "other"), page, rows shown."""
     return {"channel": channel, "view": view if view in queues.VIEWS else "other", "page": page, "count": count}

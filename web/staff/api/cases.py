@@ -25,7 +25,7 @@ from web import uploads
 from web.context import current_context, current_store, db_session
 from web.errors import json_error
 from web.limits import body_limit, uploads_limit
-from web.staff.audit import list_detail, note, tried_account, viewed_case
+from web.staff.audit import list_detail, note, note_refused_sign_in, viewed_case
 from web.staff.auth import client_address, issue_token, sign_in_limits, staff_required
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
@@ -123,18 +123,11 @@ def token():  # type: ignore[no-untyped-def]
                 secret_key=context.settings.secret_key,
             )
         except TooManyAttempts as refused:
-            note(A.STAFF_SIGN_IN_FAILED, result="denied", detail={"channel": "api", "reason": "client_limited"})
+            note_refused_sign_in("api", refused)
             return json_error(429, refused.code, refused.message)
         except SignInRefused as refused:
             uow.rollback()
-            note(
-                A.STAFF_SIGN_IN_FAILED,
-                A.TARGET_STAFF,
-                refused.staff_id,
-                result="failed",
-                detail={"channel": "api", "reason": refused.reason},
-                actor=tried_account(refused.staff_id),
-            )
+            note_refused_sign_in("api", refused)
             return json_error(401, refused.code, refused.message)
         actor = Actor.of_staff(staff, client_address())
 

@@ -13,7 +13,7 @@ from core.services.staff import SignInRefused, TooManyAttempts, sign_in
 from web.context import current_context
 from web.csrf import check_csrf
 from web.redirects import safe_next
-from web.staff.audit import note, tried_account
+from web.staff.audit import note_refused_sign_in
 from web.staff.auth import client_address, end_staff_session, sign_in_limits, start_staff_session
 
 blueprint = Blueprint("console_auth", __name__, url_prefix="/console")
@@ -39,18 +39,11 @@ def login() -> Any:
                 secret_key=context.settings.secret_key,
             )
         except TooManyAttempts as refused:
-            note(A.STAFF_SIGN_IN_FAILED, result="denied", detail={"channel": "console", "reason": "client_limited"})
+            note_refused_sign_in("console", refused)
             return render_template("console/login.html", next=target, error=refused.message), 429
         except SignInRefused as refused:
             uow.rollback()
-            note(
-                A.STAFF_SIGN_IN_FAILED,
-                A.TARGET_STAFF,
-                refused.staff_id,
-                result="failed",
-                detail={"channel": "console", "reason": refused.reason},
-                actor=tried_account(refused.staff_id),
-            )
+            note_refused_sign_in("console", refused)
             return render_template("console/login.html", next=target, error=refused.message), 401
         record(
             uow.session,
